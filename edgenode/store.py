@@ -45,6 +45,7 @@ class Store:
         self.path = path
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
+        self._batched = 0  # > 0 inside batch(): write() nests as a savepoint
 
     @classmethod
     def open(cls, path: Path, *, create: bool = False) -> "Store":
@@ -87,8 +88,12 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
-        """One all-or-nothing write transaction holding the write lock from its start."""
+        """One all-or-nothing write transaction holding the write lock from its start. Inside `batch()` it is
+        a savepoint instead: all-or-nothing on its own, durable with the batch's one commit."""
         with self.mapped_errors():
+            if self.conn.in_transaction and self._batched:
+                yield from self._savepoint()
+                return
             if self.conn.in_transaction:
                 raise StoreError("STORE_005", "内部错误：写事务不能嵌套")
             self.conn.execute("BEGIN IMMEDIATE")
@@ -98,6 +103,31 @@ class Store:
                 self.conn.rollback()
                 raise
             self.conn.commit()
+
+    def _savepoint(self) -> Iterator[sqlite_utils.Database]:
+        self._batched += 1
+        name = f"w{self._batched}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self.db
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._batched -= 1
+        self.conn.execute(f"RELEASE {name}")
+
+    @contextmanager
+    def batch(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction (one commit, one fsync) for many changes, each `write()` within it a
+        savepoint. The caller decides what an exception means: raised out of the block, all is rolled back."""
+        with self.write() as db:
+            self._batched = 1
+            try:
+                yield db
+            finally:
+                self._batched = 0
 
     def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         with self.mapped_errors():
