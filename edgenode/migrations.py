@@ -413,3 +413,43 @@ def _replication(db: sqlite_utils.Database) -> None:
     """
     statements = [part.strip() for part in tables.split(";") if part.strip()]
     _run(db, statements + _append_only("repl_audit_heads") + _append_only("repl_forks"))
+
+
+@migrations(name="0004_blob_transfer")
+def _blob_transfer(db: sqlite_utils.Database) -> None:
+    tables = """
+        CREATE TABLE blob_refs (
+            sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+            size INTEGER NOT NULL CHECK (size >= 0),
+            media_type TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            event_id TEXT NOT NULL
+        );
+        CREATE TABLE blob_incoming (
+            sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+            sender TEXT NOT NULL,
+            total INTEGER NOT NULL CHECK (total > 0),
+            chunk_size INTEGER NOT NULL CHECK (chunk_size > 0),
+            confirmed INTEGER NOT NULL CHECK (confirmed >= 0),
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE blob_sent (
+            peer_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+            state TEXT NOT NULL CHECK (state IN ('sending', 'held', 'refused')),
+            confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed >= 0),
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_code TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (peer_id, sha256)
+        ) WITHOUT ROWID;
+        CREATE TABLE blob_discarded (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            code TEXT NOT NULL
+        )
+    """
+    _run(db, [part.strip() for part in tables.split(";") if part.strip()])
