@@ -46,6 +46,9 @@ REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     F.CASE_HANDED_OVER: {},
     F.APPLICANT_FIELDS_EDITED: {"fields": dict, "reason": str},
     F.CONFLICT_RESOLVED: {"field": str, "event_ids_resolved": list},
+    F.EVALUATION_GIVEN: {"level": str, "visit": str, "channel": str},
+    F.BAD_RATING_FOLLOWED_UP: {"evaluation": str, "on": str},
+    F.RECTIFICATION_REPORTED: {"evaluation": str, "on": str},
 }
 
 

@@ -14,7 +14,11 @@ same whatever order the events arrived in. The rules (docs/adr/0009-conflicts.md
   both and open a conflict;
 - applicant field edits are multi-value registers: a causally later edit replaces an earlier one,
   concurrent different values keep both in one open conflict per field until a person resolves it
-  (`ConflictResolved`); an edit the conclusion had not seen is applied and flagged in `late_events`.
+  (`ConflictResolved`); an edit the conclusion had not seen is applied and flagged in `late_events`;
+- evaluations (好差评) are never edited: one per visit (a service outcome event, `visit`); an evaluation
+  made after another of the same visit had been seen is kept in `late_events`, not applied; concurrent
+  evaluations of the same visit (two devices that had not seen each other) are all listed and open an
+  evaluation conflict: the first by (HLC, id) is the one counted, a person acknowledges (docs/adr/0013).
 """
 
 from __future__ import annotations
@@ -41,10 +45,28 @@ CASE_DECIDED = "CaseDecided"
 CASE_HANDED_OVER = "CaseHandedOver"
 APPLICANT_FIELDS_EDITED = "ApplicantFieldsEdited"
 CONFLICT_RESOLVED = "ConflictResolved"
+EVALUATION_GIVEN = "EvaluationGiven"
+BAD_RATING_FOLLOWED_UP = "BadRatingFollowedUp"
+RECTIFICATION_REPORTED = "RectificationReported"
 
 # Conflict keys: form field names are identifiers, so these cannot clash with them.
 MATERIAL_KEY = "material:"      # + material id
 DECISION_KEY = "case:decision"
+EVALUATION_KEY = "evaluation:"  # + the id of the visit (service outcome event) evaluated
+# 好差评 levels by name; GB/T 39046 codes them 1 = 非常满意 … 5 = 非常不满意 (the opposite of stars).
+LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+BAD_LEVELS = frozenset({"不满意", "非常不满意"})
+LEVEL_CODE_SYSTEM = "GB/T 39046"
+# Service outcome events: each is one visit (一次服务) the applicant may evaluate once. A registration
+# receipt (收件登记) is not: the formal review that completes that service is still to come.
+VISIT_KIND = {
+    RECEIVED_ON_BEHALF: "proxy_receipt",
+    CORRECTION_REQUESTED: "one_time",
+    CASE_ACCEPTED: "acceptance",
+    CASE_REJECTED: "rejection",
+    CASE_DECIDED: "decision",
+    CASE_HANDED_OVER: "handover",
+}
 CONCLUDING = frozenset({CASE_DECIDED, CASE_REJECTED, CASE_HANDED_OVER})
 # Who outranks whom when concurrent events conclude a case: the deciding body above everything below it.
 # A field laptop acts for its station; a concluding event without `by_role` proves no authority.
@@ -100,6 +122,8 @@ class CaseState:
     spot_check: bool = False
     late_events: list[str] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    visits: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
     event_ids: list[str] = field(default_factory=list)
     updated_hlc: str = ""
 
@@ -243,6 +267,8 @@ def fold(events: Iterable[Event]) -> CaseState:
     if winner is not None:
         late.update(e.id for e in ordered if e.type == APPLICANT_FIELDS_EDITED
                     and not index.happened_before(e.id, winner.id))
+    state.visits = _visits(ordered, late)
+    conflicts += _evaluations(state, ordered, index, late)
     state.conflicts = sorted(conflicts, key=lambda c: (c["field"], c["values"][0]["hlc"], c["values"][0]["event"]))
     state.late_events = [eid for eid in state.event_ids if eid in late]
     return state
@@ -378,3 +404,70 @@ def _merge_fields(state: CaseState, ordered: list[Event], index: CausalIndex) ->
                 state.agent = {**(state.agent or {}), attr: value}
         records += [_record("field", contest) for contest in reg.contests]
     return records
+
+
+# -- evaluations (好差评) -------------------------------------------------------------------------------
+def _visits(ordered: list[Event], late: set[str]) -> list[dict[str, Any]]:
+    """Service outcomes that stand, oldest first: what an applicant can evaluate, once each."""
+    return [{"event": e.id, "kind": VISIT_KIND[e.type], "at": _event_time(e)}
+            for e in ordered if e.type in VISIT_KIND and e.id not in late]
+
+
+def _event_time(event: Event) -> str:
+    issued = event.payload.get("issued_at")
+    if isinstance(issued, str) and issued:
+        return issued
+    from datetime import datetime
+
+    from edgenode.clock import CHINA_TZ
+    from sync.hlc import Timestamp
+
+    try:
+        wall_ms = Timestamp.decode(event.hlc).wall_ms
+    except ValueError:
+        return ""
+    return datetime.fromtimestamp(wall_ms / 1000, tz=CHINA_TZ).isoformat()
+
+
+def _evaluation_record(event: Event, counted: bool) -> dict[str, Any]:
+    p = event.payload
+    level = p.get("level")
+    return {"event": event.id, "visit": p.get("visit"), "visit_kind": p.get("visit_kind"), "level": level,
+            "code": p.get("code"), "code_system": p.get("code_system", LEVEL_CODE_SYSTEM),
+            "bad": level in BAD_LEVELS, "channel": p.get("channel"), "given_by": p.get("given_by", "applicant"),
+            "recorded_by": event.author_staff, "author_node": event.author_node, "given_at": p.get("given_at"),
+            "comment": p.get("comment", ""), "follow_up_due": p.get("follow_up_due"),
+            "rectification_due": p.get("rectification_due"), "followed_up": None, "rectified": None,
+            "counted": counted}
+
+
+def _evaluations(state: CaseState, ordered: list[Event], index: CausalIndex, late: set[str]) -> list[dict[str, Any]]:
+    """One evaluation per visit: later ones (that saw it) are late; concurrent ones open a conflict."""
+    by_visit: dict[str, list[Event]] = {}
+    for e in ordered:
+        if e.type == EVALUATION_GIVEN:
+            by_visit.setdefault(str(e.payload.get("visit")), []).append(e)
+    records: dict[str, dict[str, Any]] = {}
+    conflicts = []
+    for visit, given in by_visit.items():
+        firsts = index.minimal(e.id for e in given) or [given[0].id]
+        late.update(e.id for e in given if e.id not in firsts)
+        for e in given:
+            if e.id in firsts:
+                records[e.id] = _evaluation_record(e, counted=e.id == firsts[0])
+        if len(firsts) > 1:
+            key, members = EVALUATION_KEY + visit, set(firsts)
+            acks = _resolutions(ordered, key, members)
+            conflicts.append({
+                "kind": "evaluation", "field": key, "winner": firsts[0], "rule": "first", "stale_handover": None,
+                "values": [_value_entry(e, e.payload.get("level"), e.id == firsts[0]) for e in given if e.id in members],
+                "resolved": any(index.covers(ack.id, members) for ack in acks),
+                "resolutions": [ack.id for ack in acks]})
+    for e in ordered:  # the first follow-up / report of an evaluation is the one on record
+        slot = {BAD_RATING_FOLLOWED_UP: "followed_up", RECTIFICATION_REPORTED: "rectified"}.get(e.type)
+        record = records.get(str(e.payload.get("evaluation"))) if slot else None
+        if record is not None and record[slot] is None:
+            record[slot] = {"on": e.payload.get("on"), "text": e.payload.get("note") or e.payload.get("report"),
+                            "event": e.id, "by": e.author_staff, "node": e.author_node}
+    state.evaluations = [records[e.id] for e in ordered if e.id in records]
+    return conflicts

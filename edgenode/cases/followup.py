@@ -108,6 +108,7 @@ def reject_case(node: Any, ref: str, *, reason: str, legal_basis: str, competent
     _require_status(state, ("registered", "incomplete"), "作不予受理")
     payload = {"reason": _text(reason, "不予受理的理由"), "legal_basis": _text(legal_basis, "法律依据"),
                "competent_body": (competent_body or "").strip()[:100] or None, "on": _today(node).isoformat(),
+               "by_role": node.config.role,
                "appeal": {"review_days": 60, "litigation_months": 6}}
     with node.store.write():
         w = _Writer(node, state.case_id, staff, events)

@@ -1,0 +1,139 @@
+"""Evaluations (好差评): after service only, by the applicant, one per visit, never edited; a 差评 is followed
+up within 2 and rectified within 15 working days. Real nodes, real SQLite, the sample catalog."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from edgenode.cases import fold as F
+from edgenode.cases.evaluation import evaluate, follow_up_bad_rating, report_rectification
+from edgenode.cases.followup import decide_case, handover_case, review_case
+from edgenode.cases.service import Intake, load_case, load_events, receive_case
+from edgenode.cases.view import case_view
+from edgenode.errors import CaseError
+from tests.conftest import fill_form, item_named
+
+MEDIATION = "人民调解申请"  # 授权办理 at the village: accepted on the spot, the station decides
+DIBAO = "最低生活保障申请"   # complex receipts are registered first
+
+
+def receive(node, scans, name=MEDIATION, **kw):
+    item = item_named(name)
+    files = kw.pop("files", None)
+    if files is None:
+        files = {m["id"]: scans["pdf"] for m in item["materials"] if m.get("required", True)}
+    return receive_case(node, Intake(item_code=item["code"], form=fill_form(item), files=files, **kw), staff="代办员甲")
+
+
+def counts(node):
+    return tuple(node.store.query_one(f"SELECT count(*) FROM {t}")[0] for t in ("events", "cases", "audit"))
+
+
+def test_evaluation_is_recorded_by_name_with_its_code_system_channel_and_the_applicant_as_giver(station, scans):
+    case = receive(station, scans)
+    got = evaluate(station, case.case_id, level="基本满意", channel="现场评价器", comment="办事很快", staff="代办员甲")
+    assert got["level"] == "基本满意" and got["code"] == 3 and got["code_system"] == "GB/T 39046"
+    assert got["channel"] == "现场评价器" and got["given_by"] == "applicant" and got["recorded_by"] == "代办员甲"
+    assert got["visit_kind"] == "acceptance" and got["bad"] is False and got["follow_up_due"] is None
+    event = next(e for e in load_events(station, case.case_id) if e.type == F.EVALUATION_GIVEN)
+    assert event.payload["given_by"] == "applicant" and event.payload["level"] == "基本满意"
+    audit = station.store.query_one("SELECT detail FROM audit WHERE action = 'case.evaluate'")["detail"]
+    assert "办事很快" not in audit  # the comment may hold personal data: never in the audit log
+
+
+@pytest.mark.parametrize("level", ["5", "好评", "★★★★★", "满意 ", "非常好", ""])
+def test_level_must_be_one_of_the_five_names(station, scans, level):
+    case = receive(station, scans)
+    before = counts(station)
+    if level.strip() in F.LEVELS:
+        evaluate(station, case.case_no, level=level, channel="扫码", staff="代办员甲")
+        return
+    with pytest.raises(CaseError) as err:
+        evaluate(station, case.case_no, level=level, channel="扫码", staff="代办员甲")
+    assert err.value.code == "CASE_049"
+    assert counts(station) == before
+
+
+def test_gb_codes_run_from_very_satisfied_to_very_dissatisfied(station, scans):
+    case = receive(station, scans)
+    got = evaluate(station, case.case_no, level="非常不满意", channel="扫码", staff="代办员甲")
+    assert got["code"] == 5 and got["bad"] is True
+    assert [F.LEVELS.index(name) + 1 for name in ("非常满意", "不满意")] == [1, 4]
+
+
+def test_a_staff_channel_is_refused(station, scans):
+    case = receive(station, scans)
+    for channel in ("工作人员代评", "", "窗口"):
+        with pytest.raises(CaseError) as err:
+            evaluate(station, case.case_no, level="满意", channel=channel, staff="代办员甲")
+        assert err.value.code == "CASE_050"
+
+
+def test_no_evaluation_before_service(station, scans):
+    case = receive(station, scans, name=DIBAO, files={"sfz": scans["pdf"]}, complex_=True)
+    assert case.status == "registered"
+    before = counts(station)
+    with pytest.raises(CaseError) as err:
+        evaluate(station, case.case_no, level="满意", channel="现场评价器", staff="代办员甲")
+    assert err.value.code == "CASE_052"
+    assert counts(station) == before
+    review_case(station, case.case_no, defective={}, staff="审核员")  # a service outcome: the notice
+    assert evaluate(station, case.case_no, level="满意", channel="短信邀请", staff="代办员甲")["visit_kind"] in (
+        "one_time", "acceptance")
+
+
+def test_a_visit_is_evaluated_once_and_never_edited_a_later_visit_again(station, scans):
+    case = receive(station, scans)
+    first = evaluate(station, case.case_no, level="满意", channel="现场评价器", staff="代办员甲")
+    before = counts(station)
+    for level in ("非常满意", "满意"):
+        with pytest.raises(CaseError) as err:
+            evaluate(station, case.case_no, level=level, channel="扫码", staff="代办员乙")
+        assert err.value.code == "CASE_053"
+    assert counts(station) == before
+    decide_case(station, case.case_no, approve=True, reason=None, staff="站长")
+    second = evaluate(station, case.case_no, level="非常满意", channel="扫码", staff="代办员甲")
+    assert second["visit"] != first["visit"] and second["visit_kind"] == "decision"
+    state = load_case(station, case.case_no)[0]
+    assert [e["level"] for e in state.evaluations] == ["满意", "非常满意"]
+    assert all(e["counted"] for e in state.evaluations)
+
+
+def test_bad_rating_due_dates_count_working_days(station, scans, clock):
+    clock.set("2026-11-20T15:00:00")  # a Friday
+    case = receive(station, scans)
+    got = evaluate(station, case.case_no, level="不满意", channel="扫码", comment="等候时间长", staff="代办员甲")
+    assert got["follow_up_due"] == "2026-11-24"        # Monday, Tuesday: not Sunday the 22nd
+    assert got["rectification_due"] == "2026-12-11"    # three working weeks, not 5 December
+    assert got["follow_up_due"] == station.calendar.add_working_days(date(2026, 11, 20), 2).due.isoformat()
+    assert got["rectification_due"] == station.calendar.add_working_days(date(2026, 11, 20), 15).due.isoformat()
+
+
+def test_bad_rating_follow_up_then_rectification_each_once(station, scans, clock):
+    clock.set("2026-11-20T15:00:00")
+    case = receive(station, scans)
+    evaluate(station, case.case_no, level="非常不满意", channel="扫码", staff="代办员甲")
+    with pytest.raises(CaseError) as err:
+        report_rectification(station, case.case_no, report="已整改", staff="站长")
+    assert err.value.code == "CASE_056"
+    clock.set("2026-11-23T10:00:00")
+    state = follow_up_bad_rating(station, case.case_no, note="电话回访，申请人反映等候时间长", staff="站长")
+    assert state.evaluations[0]["followed_up"]["on"] == "2026-11-23"
+    with pytest.raises(CaseError) as err:
+        follow_up_bad_rating(station, case.case_no, note="再次回访", staff="站长")
+    assert err.value.code == "CASE_055"
+    state = report_rectification(station, case.case_no, report="增设取号机，高峰期增开窗口", staff="站长")
+    assert state.evaluations[0]["rectified"]["on"] == "2026-11-23"
+    with pytest.raises(CaseError) as err:
+        report_rectification(station, case.case_no, report="再报", staff="站长")
+    assert err.value.code == "CASE_057"
+
+
+def test_follow_up_needs_a_bad_rating(station, scans):
+    case = receive(station, scans)
+    evaluate(station, case.case_no, level="满意", channel="扫码", staff="代办员甲")
+    with pytest.raises(CaseError) as err:
+        follow_up_bad_rating(station, case.case_no, note="回访", staff="站长")
+    assert err.value.code == "CASE_054"
