@@ -453,3 +453,32 @@ def _blob_transfer(db: sqlite_utils.Database) -> None:
         )
     """
     _run(db, [part.strip() for part in tables.split(";") if part.strip()])
+
+
+@migrations(name="0005_staff")
+def _staff(db: sqlite_utils.Database) -> None:
+    """Staff accounts and web sign-in sessions (docs/adr/0014): argon2id hashes only, session tokens hashed."""
+    tables = """
+        CREATE TABLE staff (
+            login TEXT PRIMARY KEY CHECK (length(login) BETWEEN 2 AND 32),
+            display_name TEXT NOT NULL CHECK (length(display_name) BETWEEN 1 AND 40),
+            role TEXT NOT NULL CHECK (role IN ('clerk', 'reviewer', 'seal_custodian', 'admin', 'county_admin')),
+            password_hash TEXT NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+            failed_attempts INTEGER NOT NULL DEFAULT 0 CHECK (failed_attempts >= 0),
+            locked_until TEXT,
+            disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+            created_at TEXT NOT NULL,
+            changed_at TEXT NOT NULL
+        );
+        CREATE TABLE staff_sessions (
+            token_hash TEXT PRIMARY KEY CHECK (length(token_hash) = 64),
+            login TEXT NOT NULL REFERENCES staff(login) ON DELETE CASCADE,
+            csrf_secret TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            idle_expires TEXT NOT NULL,
+            absolute_expires TEXT NOT NULL
+        );
+        CREATE INDEX staff_sessions_by_login ON staff_sessions(login)
+    """
+    _run(db, [part.strip() for part in tables.split(";") if part.strip()])
