@@ -15,6 +15,11 @@ Wire (docs/openapi.yaml is the description, tests keep it in step with the serve
 - ``POST pull``: signed JSON ``{"node_id", "after_seq"}`` → framed packets addressed to the caller.
 - ``POST receipts``: the caller's receipts for packets it pulled, framed (``Edgenode-Node`` names the caller;
   each receipt is signed by it) → one framed answer per receipt: the status in ASCII or an error code.
+- ``POST blobs/have``: signed JSON ``{"node_id", "blobs": [sha256, …]}`` → JSON ``{"node_id", "blobs": {sha256:
+  {"state", "confirmed"[, "chunk_size"]}}}``; ``PUT blobs/<sha256>/<index>``: one sealed blob chunk
+  (sync.blob_chunk, signed inside) → JSON ``{"sha256", "index", "confirmed", "complete"}``. Both replies are
+  signed by the hub over ``BLOB_REPLY_CONTEXT || SHA-256(request body) || reply``: an answer that ends a
+  blob's upload ("held", "complete") comes from the hub or from no one.
 
 A delivery counts only through a receipt that verifies (``sync.receipt.verify_receipt``, called by the
 caller): an HTTP 200 with a village Wi-Fi login page is a failed attempt (``HTTP_104``), never a delivery.
@@ -43,6 +48,10 @@ NODE_HEADER = "Edgenode-Node"
 HELLO_CONTEXT = b"edgenode hello v1 signature\x00"
 HELLO_REPLY_CONTEXT = b"edgenode hello reply v1 signature\x00"
 PULL_CONTEXT = b"edgenode pull v1 signature\x00"
+BLOBS_HAVE_CONTEXT = b"edgenode blobs have v1 signature\x00"
+BLOB_REPLY_CONTEXT = b"edgenode blob reply v1 signature\x00"
+MAX_HAVE_HASHES = 200                 # hashes in one blobs/have question (its body stays under MAX_JSON_BYTES)
+MAX_BLOB_REPLY_BYTES = 64 * 1024      # a blobs/have or chunk reply
 JSON_TYPE = "application/json"
 BINARY_TYPE = "application/octet-stream"
 MAX_JSON_BYTES = 16 * 1024            # a hello or pull request, or a hello reply
@@ -63,6 +72,7 @@ LINK_CODES: dict[str, str] = {
     "HTTP_107": "the hello reply is not signed by the upstream node's key",
     "HTTP_108": "the upstream URL is invalid or not http(s)",
     "HTTP_109": "any other HTTP client failure",
+    "HTTP_110": "a blob reply (have or chunk) is not signed by the upstream node's key",
 }
 
 
@@ -123,6 +133,15 @@ def signature_valid(public_raw: bytes, context: bytes, body: bytes, header_value
 def reply_context(request_body: bytes) -> bytes:
     """What a hello reply's signature covers before the reply body: its label and the request's hash."""
     return HELLO_REPLY_CONTEXT + hashlib.sha256(request_body).digest()
+
+
+def blob_reply_context(request_body: bytes) -> bytes:
+    """What a blob reply's signature covers before the reply body: its label and the request's hash."""
+    return BLOB_REPLY_CONTEXT + hashlib.sha256(request_body).digest()
+
+
+def valid_sha256(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 # -- backoff ----------------------------------------------------------------------------------------------
@@ -231,7 +250,48 @@ class HttpTransport:
             raise self._not_protocol("receipts", f"{len(answers)} answers for {len(receipts)} receipts")
         return answers
 
+    def blobs_have(self, hashes: list[str]) -> dict[str, dict[str, Any]]:
+        """Which of these blobs the upstream holds, and how many chunks of each it has confirmed."""
+        body = canonical_bytes({"node_id": self.node_id, "blobs": list(hashes)})
+        reply = self._blob_call("POST", "blobs/have", body, JSON_TYPE,
+                                {SIGNATURE_HEADER: sign_body(self._keys, BLOBS_HAVE_CONTEXT, body)})
+        answers = reply.get("blobs")
+        ok = reply.get("node_id") == self.upstream_id and isinstance(answers, dict) and all(
+            isinstance(v, dict) and isinstance(v.get("state"), str) and type(v.get("confirmed")) is int
+            for v in answers.values())
+        if not ok:
+            raise self._not_protocol("blobs/have", "reply does not have the blobs/have fields")
+        return answers
+
+    def put_blob_chunk(self, sha256: str, index: int, chunk: bytes) -> dict[str, Any]:
+        """Send one sealed chunk; the upstream's signed answer: chunks confirmed, blob complete."""
+        if not valid_sha256(sha256) or type(index) is not int or index < 0:
+            raise ValueError("put_blob_chunk needs a lowercase hex SHA-256 and a chunk index")
+        reply = self._blob_call("PUT", f"blobs/{sha256}/{index}", bytes(chunk), BINARY_TYPE, {})
+        if reply.get("sha256") != sha256 or type(reply.get("confirmed")) is not int or \
+                not isinstance(reply.get("complete"), bool):
+            raise self._not_protocol("blobs/chunk", "reply does not have the chunk answer fields")
+        return reply
+
     # -- plumbing -----------------------------------------------------------------------------------------
+    def _blob_call(self, method: str, route: str, body: bytes, content_type: str,
+                   headers: dict[str, str]) -> dict[str, Any]:
+        step = route.split("/", 2)[0] + ("/have" if route.endswith("have") else "/chunk")
+        reply, reply_headers = self._post(route, body, content_type, JSON_TYPE, MAX_BLOB_REPLY_BYTES, headers,
+                                          method=method, step=step)
+        if not signature_valid(self._upstream_key, blob_reply_context(body), reply,
+                               reply_headers.get(SIGNATURE_HEADER)):
+            raise link_error("HTTP_110", "上级节点对扫描件传输的应答签名无效（可能不是真正的上级节点），本次不算送达。",
+                             f"{step}: reply is not signed by the upstream node's key", url=self.base_url,
+                             upstream=self.upstream_id)
+        try:
+            value = json.loads(reply)
+        except ValueError:
+            raise self._not_protocol(step, "reply is not JSON") from None
+        if not isinstance(value, dict):
+            raise self._not_protocol(step, "reply is not a JSON object")
+        return value
+
     def _framed(self, route: str, body: bytes, content_type: str, *, max_item: int,
                 headers: dict[str, str] | None = None) -> list[bytes]:
         data, _ = self._post(route, body, content_type, BINARY_TYPE, MAX_BATCH_BYTES, headers or {})
@@ -241,19 +301,20 @@ class HttpTransport:
             raise self._not_protocol(route, f"bad framing ({exc})") from None
 
     def _post(self, route: str, body: bytes, content_type: str, want_type: str, cap: int,
-              headers: dict[str, str]) -> tuple[bytes, httpx.Headers]:
-        with mapped_errors(self.base_url, route):
-            with self._client.stream("POST", route, content=body,
+              headers: dict[str, str], *, method: str = "POST", step: str | None = None) -> tuple[bytes, httpx.Headers]:
+        route_name = step or route
+        with mapped_errors(self.base_url, route_name):
+            with self._client.stream(method, route, content=body,
                                      headers={"Content-Type": content_type, **headers}) as response:
                 self.requests += 1
                 self.bytes_sent += len(body)
-                data = self._read_capped(response, route, cap)
+                data = self._read_capped(response, route_name, cap)
                 status, got_type, reply_headers = response.status_code, response.headers.get("content-type", ""), response.headers
         self.bytes_received += len(data)
         if status != 200:
-            raise self._refused(route, status, got_type, data)
+            raise self._refused(route_name, status, got_type, data)
         if got_type.split(";")[0].strip().lower() != want_type:
-            raise self._not_protocol(route, f"content type {got_type[:60]!r}, expected {want_type}")
+            raise self._not_protocol(route_name, f"content type {got_type[:60]!r}, expected {want_type}")
         return data, reply_headers
 
     def _read_capped(self, response: httpx.Response, route: str, cap: int) -> bytes:
@@ -302,7 +363,7 @@ class HttpTransport:
 
 
 __all__ = [
-    "API_PREFIX", "Backoff", "HttpTransport", "LINK_CODES", "LinkError", "MAX_BATCH_BYTES", "MAX_BATCH_ITEMS",
-    "MAX_JSON_BYTES", "NODE_HEADER", "SIGNATURE_HEADER", "frame", "mapped_errors", "reply_context", "sign_body",
+    "API_PREFIX", "BLOBS_HAVE_CONTEXT", "Backoff", "HttpTransport", "LINK_CODES", "LinkError", "MAX_BATCH_BYTES", "MAX_BATCH_ITEMS",
+    "MAX_JSON_BYTES", "NODE_HEADER", "SIGNATURE_HEADER", "blob_reply_context", "frame", "mapped_errors", "reply_context", "sign_body",
     "signature_valid", "unframe",
 ]

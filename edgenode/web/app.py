@@ -10,6 +10,7 @@ small fake with the same functions).
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from edgenode.clock import Clock
-from edgenode.web import errors, sync_api
+from edgenode.web import blob_api, errors, sync_api
 
 ENGINE_MODULE = "edgenode.replication.engine"
 
@@ -76,6 +77,7 @@ def create_app(node_home: str | Path, *, clock: Clock, engine: Any = None) -> Fl
                                           config.node_id)
     errors.install(app)
     app.register_blueprint(sync_api.blueprint, url_prefix=sync_api.PREFIX)
+    app.register_blueprint(blob_api.blueprint, url_prefix=sync_api.PREFIX)
     return app
 
 
@@ -90,5 +92,5 @@ def routes(app: Flask) -> set[tuple[str, str]]:
         if rule.endpoint == "static":
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            found.add((method.lower(), rule.rule))
+            found.add((method.lower(), re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)))  # OpenAPI's {name}
     return found

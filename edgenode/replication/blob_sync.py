@@ -1,0 +1,241 @@
+"""Scans travel upward as content-addressed blobs in encrypted chunks (ADR 0012, docs/protocol.md section 12).
+
+Which blobs: the events a node holds name their scans (`materials.*.blob`: SHA-256, size, media type);
+`index_refs` keeps `blob_refs` in step with the event log by a cursor on its rowid. A blob is due to an
+upstream that takes scans (a station or township from a field laptop, a county from a station; never the
+province, which takes case records and evaluations only) once the upstream holds an event naming it (the
+packet carrying it was receipted, or the event came from it) and this node holds the blob itself. A relaying
+station therefore sends a field laptop's scan on once the laptop has uploaded it.
+
+How (`upload`, one call per sync round after the packets): ask the hub which of the due blobs it holds and
+how many chunks of each it has confirmed (one request for up to `HAVE_BATCH` hashes), then send the missing
+chunks one per request from the hub's confirmed count, each sealed to the hub (sync.blob_chunk). A cut costs
+at most the chunk in flight: the hub stores each chunk durably before it confirms it. A blob the hub holds
+is never sent again; every answer that ends a blob's upload is signed by the hub. Receiving is
+`blob_intake`. The folder transport carries the same chunk bytes (`export_chunks`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from edgenode.replication import peers
+
+log = logging.getLogger("edgenode.sync.blobs")
+REFS_META = "blob_refs_scan"
+SCAN_ROLES = ("station", "township", "county")   # upstream roles that take scans
+HAVE_BATCH = 200                                  # hashes per `have` question
+MAX_FAILURES = 3                                  # refusals of one blob before a person must look
+ROUND_CHUNKS = 256                                # chunks per round (16 MiB): packets get their turn between
+
+
+@dataclass
+class UploadResult:
+    blobs: int = 0          # blobs the hub now holds thanks to this call
+    chunks: int = 0
+    bytes: int = 0          # chunk bytes put on the wire
+    requests: int = 0
+    skipped_held: int = 0   # due blobs the hub already held (no chunk sent)
+    more: bool = False
+
+
+# -- the index of blob references ------------------------------------------------------------------------
+def _refs_in(payload: dict[str, Any]) -> Iterator[tuple[str, int, str]]:
+    materials = payload.get("materials")
+    if not isinstance(materials, dict):
+        return
+    for entry in materials.values():
+        if isinstance(entry, dict) and isinstance(entry.get("blob"), str) and len(entry["blob"]) == 64:
+            size = entry.get("size")
+            yield entry["blob"], size if type(size) is int and size >= 0 else 0, str(entry.get("media_type") or "")
+
+
+def index_refs(node: Any) -> int:
+    """Record the blob references of events added since the last call. Returns how many were new."""
+    raw = node.store.get_meta(REFS_META) or "0"
+    cursor = int(raw) if raw.isdigit() else 0
+    top = node.store.query_one("SELECT COALESCE(max(rowid), 0) AS top FROM events")["top"]
+    if top <= cursor:
+        if top < cursor:  # the log was renumbered (VACUUM): scan it all again, INSERT OR IGNORE keeps it right
+            cursor = 0
+        else:
+            return 0
+    rows = node.store.query("SELECT id, case_id, payload FROM events WHERE rowid > ? AND rowid <= ? "
+                            "AND payload LIKE '%\"blob\"%' ORDER BY rowid", (cursor, top))
+    added = 0
+    with node.store.write():
+        for row in rows:
+            for sha, size, media_type in _refs_in(json.loads(row["payload"])):
+                added += node.store.conn.execute(
+                    "INSERT OR IGNORE INTO blob_refs(sha256, size, media_type, case_id, event_id) VALUES(?, ?, ?, ?, ?)",
+                    (sha, size, media_type, row["case_id"], row["id"])).rowcount
+        node.store.set_meta(REFS_META, str(top))
+    return added
+
+
+def held_locally(node: Any, sha256: str) -> bool:
+    row = node.store.query_one("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,))
+    return row is not None and node.blobs.path_of(sha256).is_file()
+
+
+# -- what is due to whom ------------------------------------------------------------------------------------
+def takes_scans(node: Any, peer: Any) -> bool:
+    """Scans go up to stations, townships and counties; never to the province, never down (yet)."""
+    if node.config.role == "province" or peer.role not in SCAN_ROLES:
+        return False
+    return peers.row_for(node, peer.node_id)["relation"] == "upstream"
+
+
+_DUE = """
+    SELECT r.sha256, r.size, r.media_type, COALESCE(s.confirmed, 0) AS confirmed FROM blob_refs r
+    LEFT JOIN blob_sent s ON s.peer_id = :peer AND s.sha256 = r.sha256
+    WHERE (s.state IS NULL OR s.state = 'sending')
+      AND EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = r.sha256)
+      AND EXISTS (SELECT 1 FROM repl_carried c LEFT JOIN repl_outbox o ON o.packet_id = c.packet_id
+                  WHERE c.peer_id = :peer AND c.kind = 'event' AND c.ref = r.event_id
+                  AND (c.direction = 'received' OR o.status = 'delivered' OR :unreceipted))
+"""
+
+
+def due(node: Any, peer: Any, *, limit: int = HAVE_BATCH, unreceipted: bool = False) -> list[Any]:
+    """Blobs the peer should get and may not hold, oldest reference first. `unreceipted`: also those whose
+    events are packed for it but not yet receipted (a USB stick carries both together)."""
+    if not takes_scans(node, peer):
+        return []
+    index_refs(node)
+    return node.store.query(_DUE + " ORDER BY r.rowid LIMIT :limit",
+                            {"peer": peer.node_id, "limit": limit, "unreceipted": int(unreceipted)})
+
+
+def pending(node: Any, peer: Any) -> dict[str, int]:
+    """For `sync status`: blobs due to the peer (whose events it holds) and their bytes not yet confirmed."""
+    if not takes_scans(node, peer):
+        return {"blobs_pending": 0, "blob_bytes_pending": 0, "blobs_refused": 0}
+    index_refs(node)
+    from sync.blob_chunk import CHUNK_BYTES
+
+    row = node.store.query_one(f"SELECT count(*) AS n, COALESCE(sum(max(0, d.size - d.confirmed * {CHUNK_BYTES})), 0) "
+                               f"AS bytes FROM ({_DUE}) d", {"peer": peer.node_id, "unreceipted": 0})
+    refused = node.store.query_one("SELECT count(*) AS n FROM blob_sent WHERE peer_id = ? AND state = 'refused'",
+                                   (peer.node_id,))["n"]
+    return {"blobs_pending": row["n"], "blob_bytes_pending": row["bytes"], "blobs_refused": refused}
+
+
+def _set_sent(node: Any, peer_id: str, sha256: str, state: str, confirmed: int, code: str | None = None,
+              failed: bool = False) -> None:
+    with node.store.write():
+        node.store.conn.execute(
+            "INSERT INTO blob_sent(peer_id, sha256, state, confirmed, failures, last_code, updated_at) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(peer_id, sha256) DO UPDATE SET state = excluded.state, "
+            "confirmed = excluded.confirmed, failures = blob_sent.failures + excluded.failures, "
+            "last_code = COALESCE(excluded.last_code, blob_sent.last_code), updated_at = excluded.updated_at",
+            (peer_id, sha256, state, confirmed, int(failed), code, node.now().isoformat()))
+        if failed:
+            row = node.store.conn.execute("SELECT failures FROM blob_sent WHERE peer_id = ? AND sha256 = ?",
+                                          (peer_id, sha256)).fetchone()
+            if row["failures"] >= MAX_FAILURES:
+                node.store.conn.execute("UPDATE blob_sent SET state = 'refused' WHERE peer_id = ? AND sha256 = ?",
+                                        (peer_id, sha256))
+                node.record("同步", "sync.blob_refused_by_peer", detail={"peer": peer_id, "blob": sha256, "code": code})
+
+
+def mark_held(node: Any, peer_id: str, sha256: str) -> None:
+    _set_sent(node, peer_id, sha256, "held", 0)
+
+
+# -- reading and sealing our own blobs --------------------------------------------------------------------
+def _read_verified(node: Any, sha256: str) -> bytes | None:
+    """Our copy of the blob, or None (logged, REPL_060) if its bytes no longer hash to its name."""
+    data = Path(node.blobs.path_of(sha256)).read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        log.error("local blob %s is damaged (REPL_060): not sent", sha256[:16])
+        return None
+    return data
+
+
+def sealed_chunks(node: Any, peer: Any, sha256: str, data: bytes, *, start: int = 0,
+                  chunk_size: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """(index, chunk bytes) from `start` on, each sealed to the peer."""
+    from sync.blob_chunk import CHUNK_BYTES, chunk_count, chunk_span, seal_chunk
+
+    size = chunk_size or CHUNK_BYTES
+    for index in range(start, chunk_count(len(data), size)):
+        offset, length = chunk_span(len(data), size, index)
+        yield index, seal_chunk(data[offset:offset + length], blob_sha256=sha256, total=len(data), chunk_size=size,
+                                index=index, sender=node.keys, sender_id=node.config.node_id,
+                                recipient_id=peer.node_id, recipient_exchange_public=peer.exchange_public_raw)
+
+
+# -- the upload (HTTP) -------------------------------------------------------------------------------------
+_RETRY_LATER = {"REPL_053", "REPL_054"}           # out of order, not yet referenced: ask again next round
+
+
+def _refused_code(exc: Any) -> str | None:
+    code = exc.context.get("upstream_code") if getattr(exc, "code", "") == "HTTP_105" else None
+    return code if isinstance(code, str) and code.startswith("REPL_05") else None
+
+
+def upload(node: Any, peer: Any, transport: Any, *, max_chunks: int = ROUND_CHUNKS,
+           result: UploadResult | None = None) -> UploadResult:
+    """Send the peer the due blobs it lacks, resuming each from its confirmed chunk. Raises the transport's
+    error when the link fails (what got through is confirmed at the hub and counted in `result`)."""
+    result = result if result is not None else UploadResult()
+    candidates = [r for r in due(node, peer) if node.blobs.path_of(r["sha256"]).is_file()]
+    if not candidates:
+        return result
+    answers = transport.blobs_have([r["sha256"] for r in candidates])
+    result.requests += 1
+    for row in candidates:
+        answer = answers.get(row["sha256"]) or {}
+        state = answer.get("state")
+        if state == "held":
+            mark_held(node, peer.node_id, row["sha256"])
+            result.skipped_held += 1
+            continue
+        if state not in ("absent", "partial"):
+            continue  # "unreferenced": the hub has not taken the case's packet yet
+        if result.chunks >= max_chunks:
+            result.more = True
+            return result
+        _send_blob(node, peer, transport, row["sha256"], int(answer.get("confirmed", 0)),
+                   answer.get("chunk_size"), max_chunks, result)
+    return result
+
+
+def _send_blob(node: Any, peer: Any, transport: Any, sha256: str, confirmed: int, chunk_size: Any,
+               max_chunks: int, result: UploadResult) -> None:
+    from sync.errors import SyncError
+
+    data = _read_verified(node, sha256)
+    if data is None:
+        _set_sent(node, peer.node_id, sha256, "sending", confirmed, "REPL_060", failed=True)
+        return
+    size = chunk_size if type(chunk_size) is int and chunk_size > 0 else None
+    for index, chunk in sealed_chunks(node, peer, sha256, data, start=confirmed, chunk_size=size):
+        if result.chunks >= max_chunks:
+            result.more = True
+            return
+        try:
+            reply = transport.put_blob_chunk(sha256, index, chunk)
+        except SyncError as exc:
+            code = _refused_code(exc)
+            if code is None:
+                raise
+            if code not in _RETRY_LATER:
+                log.warning("blob %s refused by %s: %s", sha256[:16], peer.node_id, code)
+                _set_sent(node, peer.node_id, sha256, "sending", 0, code, failed=True)
+            return
+        result.requests += 1
+        result.chunks += 1
+        result.bytes += len(chunk)
+        if reply.get("complete"):
+            mark_held(node, peer.node_id, sha256)
+            result.blobs += 1
+            return
+        _set_sent(node, peer.node_id, sha256, "sending", int(reply.get("confirmed", index + 1)))
+
