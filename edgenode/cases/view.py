@@ -3,11 +3,14 @@
 Deemed acceptance (000 二(二)10): a registered (complex) receipt with no one-time notice by the notice
 deadline is accepted as of the day the materials were received. That depends on today's date, so it is
 computed here, at read time, rather than written as an event by whichever node looks first.
+
+Evaluations (好差评) likewise: whether the applicant is owed an invitation (the latest service not
+evaluated, 24 hours after it) and whether a 差评's follow-up or rectification is overdue depend on now.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from edgenode.cases.fold import CaseState
@@ -40,7 +43,8 @@ def effective_status(state: CaseState, today: date) -> tuple[str, bool, str | No
     return state.status, state.deemed, state.accepted_on
 
 
-def case_view(state: CaseState, *, today: date, calendar: Any, full: bool = True) -> dict[str, Any]:
+def case_view(state: CaseState, *, today: date, calendar: Any, full: bool = True,
+              now: datetime | None = None) -> dict[str, Any]:
     status, deemed, accepted_on = effective_status(state, today)
     view: dict[str, Any] = {
         "case_id": state.case_id,
@@ -61,13 +65,49 @@ def case_view(state: CaseState, *, today: date, calendar: Any, full: bool = True
         "late_events": list(state.late_events),
         "open_conflicts": len(state.open_conflicts),
         **_deadline(state, status, accepted_on, calendar),
+        "evaluation": evaluation_summary(state, today=today, now=now),
     }
     if full:
         view.update(applicant=dict(state.applicant), agent=state.agent, form=state.form, materials=state.materials,
                     notices=state.notices, decision=state.decision, handover=state.handover,
                     rejection=state.rejection, transferred_to=state.transferred_to, pauses=state.pauses,
-                    tolerated_due=state.tolerated_due, conflicts=state.conflicts)
+                    tolerated_due=state.tolerated_due, conflicts=state.conflicts,
+                    evaluations=[_evaluation_view(e, today) for e in state.evaluations])
     return view
+
+
+LEVEL_NOTE = "等级按 GB/T 39046：1 非常满意 … 5 非常不满意"
+VISIT_NAMES = {"proxy_receipt": "代收", "one_time": "一次性告知", "acceptance": "受理", "rejection": "不予受理",
+               "decision": "办结", "handover": "出件"}
+
+
+def _evaluation_view(e: dict[str, Any], today: date) -> dict[str, Any]:
+    def overdue(due: str | None, done: dict[str, Any] | None) -> bool:
+        return bool(e["bad"] and due and (done["on"] > due if done else today.isoformat() > due))
+
+    return {**e, "follow_up_overdue": overdue(e["follow_up_due"], e["followed_up"]),
+            "rectification_overdue": overdue(e["rectification_due"], e["rectified"])}
+
+
+def evaluation_summary(state: CaseState, *, today: date, now: datetime | None = None) -> dict[str, Any]:
+    """Counted evaluations, the invitation owed for the latest service, and the 差评 still to act on."""
+    invite = None
+    if state.visits and not any(e["visit"] == state.visits[-1]["event"] for e in state.evaluations):
+        visit = state.visits[-1]
+        due_by = None
+        try:
+            due_by = datetime.fromisoformat(visit["at"]) + timedelta(hours=24)
+        except (TypeError, ValueError):
+            pass
+        late = due_by is not None and (now > due_by if now is not None and now.tzinfo else today > due_by.date())
+        invite = {"visit": visit["event"], "visit_kind": visit["kind"],
+                  "due_by": due_by.isoformat() if due_by else None, "overdue": late}
+    pending = [_evaluation_view(e, today) for e in state.evaluations
+               if e["bad"] and e["counted"] and e["rectified"] is None]
+    return {"count": sum(1 for e in state.evaluations if e["counted"]), "invite": invite,
+            "bad_pending": [{key: e[key] for key in ("event", "level", "follow_up_due", "follow_up_overdue",
+                                                     "rectification_due", "rectification_overdue", "followed_up")}
+                            for e in pending]}
 
 
 def _deadline(state: CaseState, status: str, accepted_on: str | None, calendar: Any) -> dict[str, Any]:

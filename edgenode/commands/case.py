@@ -38,7 +38,7 @@ def _run(obj: CliContext, as_json: bool, action: Callable[[Any], Any], *, events
 
     with obj.open_node() as node:
         state = action(node)
-        data = case_view(state, today=node.now().date(), calendar=node.calendar, full=events)
+        data = case_view(state, today=node.now().date(), calendar=node.calendar, full=events, now=node.now())
         if issue:
             data.update(_issue(node, state, obj.staff_name))
         if events:
@@ -86,8 +86,36 @@ def _print_case(d: dict[str, Any]) -> None:
         click.echo(f"  盖章文书：{path}")
     if d.get("notice_error"):
         click.echo(f"  文书暂未盖章：{d['notice_error']['message']}（办件已记录，可稍后用 edgenode case notice 补出）")
+    _print_evaluations(d)
     for event in d.get("events", []):
         click.echo(f"  · {event['hlc'][:13]} {event['type']} by {event['author_staff']}")
+
+
+def _print_evaluations(d: dict[str, Any]) -> None:
+    from edgenode.cases.view import VISIT_NAMES
+
+    for e in d.get("evaluations") or []:
+        extra = "" if e["counted"] else "（与另一处同时作出的评价冲突，不计入）"
+        click.echo(f"  评价：{e['level']}（代码 {e['code']}，{e['code_system']}）  {VISIT_NAMES.get(e['visit_kind'], e['visit_kind'])}后"
+                   f"  申请人本人经{e['channel']}评价，{e['recorded_by']} 记录  {str(e['given_at'])[:16]}{extra}")
+        if e.get("comment"):
+            click.echo(f"    内容：{e['comment']}")
+        if e["bad"]:
+            done = e["followed_up"]
+            click.echo(f"    差评回访：{'已于 ' + done['on'] + ' 回访' if done else '须于 ' + e['follow_up_due'] + ' 前回访核实'}"
+                       + ("（逾期）" if e.get("follow_up_overdue") else ""))
+            done = e["rectified"]
+            click.echo(f"    整改报告：{'已于 ' + done['on'] + ' 报告' if done else '须于 ' + e['rectification_due'] + ' 前报告整改'}"
+                       + ("（逾期）" if e.get("rectification_overdue") else ""))
+    summary = d.get("evaluation") or {}
+    if not d.get("evaluations"):
+        for e in summary.get("bad_pending", []):
+            click.echo(f"  差评（{e['level']}）：回访期限 {e['follow_up_due']}，整改期限 {e['rectification_due']}"
+                       + ("（已逾期）" if e["follow_up_overdue"] or e["rectification_overdue"] else ""))
+    invite = summary.get("invite")
+    if invite and invite.get("due_by"):
+        click.echo(f"  待评价：本次{VISIT_NAMES.get(invite['visit_kind'], '')}服务尚未评价，请于 {invite['due_by'][:16]} 前"
+                   f"邀请申请人评价（短信或扫码）" + ("（已超过24小时）" if invite["overdue"] else ""))
 
 
 def _read_form(form: str) -> Any:
@@ -345,6 +373,78 @@ def handover(obj: CliContext, case_ref: str, method: str, recipient: str | None,
 
     _run(obj, as_json, lambda node: handover_case(node, case_ref, method=method, recipient=recipient,
                                                   staff=obj.staff_name))
+
+
+@case.command("evaluate")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--level", required=True, metavar="等级",
+              help="申请人选择的评价等级：非常满意、满意、基本满意、不满意、非常不满意（后两者为差评；"
+                   "GB/T 39046 代码 1 为非常满意、5 为非常不满意）。")
+@click.option("--channel", required=True, metavar="渠道", help="申请人作出评价的渠道：现场评价器、扫码、短信邀请、闽政通、政务服务网。")
+@click.option("--comment", default="", help="申请人填写的评价内容（可不填）。")
+@json_option
+@click.pass_obj
+def evaluate_(obj: CliContext, case_ref: str, level: str, channel: str, comment: str, as_json: bool) -> None:
+    """记录申请人本人对本次服务的评价（好差评）。评价由申请人作出，工作人员只作记录，不得代为评价。
+
+    服务之后才能评价；同一次服务只评一次，评价后不能修改；补正后受理、办结、出件等再次服务可再评价。
+    差评须在 2 个工作日内回访核实（case follow-up），15 个工作日内报告整改（case rectify）。
+
+    \b
+    例：edgenode case evaluate CASE --level 满意 --channel 现场评价器 --json
+    """
+    from edgenode.cases.evaluation import evaluate
+
+    with obj.open_node() as node:
+        data = evaluate(node, case_ref, level=level, channel=channel, comment=comment, staff=obj.staff_name)
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(f"办件 {d['case_no']}：已记录申请人本人的评价“{d['level']}”（GB/T 39046 代码 {d['code']}，"
+                   f"渠道 {d['channel']}），记录人 {d['recorded_by']}。")
+        click.echo("  评价由申请人作出，工作人员仅作记录；评价不能修改。")
+        if d["bad"]:
+            click.echo(f"  差评：须于 {d['follow_up_due']} 前回访核实，{d['rectification_due']} 前报告整改。")
+
+    emit(data, as_json, human)
+
+
+evaluation_option = click.option("--evaluation", metavar="ID", help="差评的评价编号（至少前8位；办件只有一条待整改差评时可省略）。")
+
+
+@case.command("follow-up")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--note", required=True, help="回访核实的情况。")
+@evaluation_option
+@json_option
+@click.pass_obj
+def follow_up(obj: CliContext, case_ref: str, note: str, evaluation: str | None, as_json: bool) -> None:
+    """差评回访核实（应在差评后 2 个工作日内）。
+
+    \b
+    例：edgenode case follow-up CASE --note 电话回访，申请人反映排队时间长 --json
+    """
+    from edgenode.cases.evaluation import follow_up_bad_rating
+
+    _run(obj, as_json, lambda node: follow_up_bad_rating(node, case_ref, note=note, staff=obj.staff_name,
+                                                         evaluation=evaluation), issue=False)
+
+
+@case.command("rectify")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--report", required=True, help="整改情况报告。")
+@evaluation_option
+@json_option
+@click.pass_obj
+def rectify(obj: CliContext, case_ref: str, report: str, evaluation: str | None, as_json: bool) -> None:
+    """差评整改报告（应在差评后 15 个工作日内，先回访核实）。
+
+    \b
+    例：edgenode case rectify CASE --report 高峰时段增开窗口，已向申请人反馈 --json
+    """
+    from edgenode.cases.evaluation import report_rectification
+
+    _run(obj, as_json, lambda node: report_rectification(node, case_ref, report=report, staff=obj.staff_name,
+                                                         evaluation=evaluation), issue=False)
 
 
 COMMANDS = [case]

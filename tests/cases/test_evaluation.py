@@ -137,3 +137,80 @@ def test_follow_up_needs_a_bad_rating(station, scans):
     with pytest.raises(CaseError) as err:
         follow_up_bad_rating(station, case.case_no, note="回访", staff="站长")
     assert err.value.code == "CASE_054"
+
+
+# -- the case view: invitation and overdue flags --------------------------------------------------------
+def test_view_flags_an_invitation_owed_24_hours_after_service_until_evaluated(station, scans, clock):
+    clock.set("2026-11-16T10:00:00")
+    case = receive(station, scans)
+    state = load_case(station, case.case_no)[0]
+    invite = case_view(state, today=date(2026, 11, 16), calendar=station.calendar,
+                       now=station.now())["evaluation"]["invite"]
+    assert invite["visit_kind"] == "acceptance" and invite["due_by"].startswith("2026-11-17T10:00")
+    assert invite["overdue"] is False
+    clock.set("2026-11-17T10:01:00")
+    assert case_view(state, today=date(2026, 11, 17), calendar=station.calendar,
+                     now=station.now())["evaluation"]["invite"]["overdue"] is True
+    evaluate(station, case.case_no, level="满意", channel="短信邀请", staff="代办员甲")
+    view = case_view(load_case(station, case.case_no)[0], today=date(2026, 11, 17), calendar=station.calendar)
+    assert view["evaluation"]["invite"] is None and view["evaluation"]["count"] == 1
+
+
+def test_view_shows_bad_rating_dues_and_when_they_are_overdue(station, scans, clock):
+    clock.set("2026-11-20T15:00:00")
+    case = receive(station, scans)
+    evaluate(station, case.case_no, level="不满意", channel="扫码", staff="代办员甲")
+    state = load_case(station, case.case_no)[0]
+    on_time = case_view(state, today=date(2026, 11, 24), calendar=station.calendar)
+    pending = on_time["evaluation"]["bad_pending"]
+    assert [(p["follow_up_due"], p["follow_up_overdue"]) for p in pending] == [("2026-11-24", False)]
+    late = case_view(state, today=date(2026, 11, 25), calendar=station.calendar)
+    assert late["evaluation"]["bad_pending"][0]["follow_up_overdue"] is True
+    assert late["evaluations"][0]["follow_up_overdue"] is True
+    assert late["evaluations"][0]["rectification_overdue"] is False
+    clock.set("2026-11-26T09:00:00")
+    follow_up_bad_rating(station, case.case_no, note="回访", staff="站长")
+    clock.set("2026-12-14T09:00:00")
+    report_rectification(station, case.case_no, report="整改", staff="站长")
+    done = case_view(load_case(station, case.case_no)[0], today=date(2026, 12, 14), calendar=station.calendar)
+    assert done["evaluation"]["bad_pending"] == []
+    assert done["evaluations"][0]["follow_up_overdue"] and done["evaluations"][0]["rectification_overdue"]
+
+
+# -- the command line -------------------------------------------------------------------------------------
+def test_cli_evaluate_follow_up_rectify_and_show_as_json(tmp_path):
+    import json
+
+    from tests.conftest import SAMPLE_CATALOG, VILLAGE
+    from tests.test_cli import ok_json, run
+
+    home = tmp_path / "station"
+    ok_json("init", "--role", "station", "--division", VILLAGE, "--name", "罗源县起步镇上长治村便民服务站", home=home)
+    ok_json("catalog", "import", str(SAMPLE_CATALOG), home=home)
+    item = item_named(MEDIATION)
+    form = tmp_path / "form.json"
+    form.write_text(json.dumps(fill_form(item), ensure_ascii=False), encoding="utf-8")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    materials = [a for m in item["materials"] if m.get("required", True) for a in ("--material", f"{m['id']}={scan}")]
+    case = ok_json("case", "receive", "--item", item["code"], "--form", str(form), *materials, home=home,
+                   now="2026-11-20T15:00:00")
+    got = ok_json("case", "evaluate", case["case_no"], "--level", "不满意", "--channel", "现场评价器",
+                  "--comment", "等候时间长", home=home, now="2026-11-20T15:05:00")
+    assert got["level"] == "不满意" and got["code"] == 4 and got["given_by"] == "applicant"
+    assert got["recorded_by"] == "代办员甲" and got["follow_up_due"] == "2026-11-24"
+    human = run("case", "evaluate", case["case_no"], "--level", "满意", "--channel", "扫码", home=home,
+                now="2026-11-20T15:06:00")
+    assert human.returncode == 1 and "CASE_053" in human.stderr
+    bad = run("case", "evaluate", case["case_no"], "--level", "五星", "--channel", "扫码", "--json", home=home)
+    assert bad.returncode == 1 and "CASE_049" in bad.stdout + bad.stderr
+    ok_json("case", "follow-up", case["case_no"], "--note", "电话回访", home=home, now="2026-11-23T09:00:00")
+    ok_json("case", "rectify", case["case_no"], "--report", "增开窗口", home=home, now="2026-11-30T09:00:00")
+    shown = ok_json("case", "show", case["case_no"], home=home, now="2026-11-30T09:00:00")
+    [e] = shown["evaluations"]
+    assert e["followed_up"]["on"] == "2026-11-23" and e["rectified"]["on"] == "2026-11-30"
+    assert "EvaluationGiven" in [ev["type"] for ev in shown["events"]]
+    text = run("case", "show", case["case_no"], home=home, now="2026-11-30T09:00:00").stdout
+    assert "不满意" in text and "申请人本人" in text and "现场评价器" in text
+    help_text = run("case", "evaluate", "--help").stdout
+    assert "工作人员只作记录" in help_text
