@@ -23,7 +23,7 @@ from edgenode.errors import CaseError
 _PROBE = "\x00edgenode-probe\x00"
 # Cases worth folding when looking for conflicts: a conflict needs two events of these types.
 _CONTESTED_TYPES = (F.APPLICANT_FIELDS_EDITED, F.CONFLICT_RESOLVED, F.MATERIALS_CORRECTED, F.CASE_DECIDED,
-                    F.CASE_REJECTED, F.CASE_HANDED_OVER)
+                    F.CASE_REJECTED, F.CASE_HANDED_OVER, F.EVALUATION_GIVEN)
 
 
 def _form_fields(item: Item) -> dict[str, dict[str, Any]]:

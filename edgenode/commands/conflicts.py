@@ -15,7 +15,8 @@ import click
 from edgenode.commands.case import _run, case
 from edgenode.commands.node import CliContext, emit, json_option
 
-KIND_NAMES = {"field": "申请表字段", "material": "材料", "decision": "决定"}
+KIND_NAMES = {"field": "申请表字段", "material": "材料", "decision": "决定", "evaluation": "评价"}
+VALUE_HINTS = {"field": "正确的值", "material": "扫描件SHA-256前8位", "decision": "生效的决定", "evaluation": "计入的评价等级"}
 
 
 @click.group()
@@ -45,8 +46,10 @@ def _print_conflicts(d: dict[str, Any]) -> None:
                        f"  {v['hlc'][:13]}")
         if c["kind"] == "decision":
             click.echo("  以权限更高（或同级中更早）的决定为准" + ("；已出件的是被取代的决定，请告知申请人" if c.get("stale_handover") else ""))
+        if c["kind"] == "evaluation":
+            click.echo("  同一次服务只计一条评价：以先作出的评价为准，其余保留备查；评价不能修改，确认即可")
         if not c["resolved"]:
-            value = "正确的值" if c["kind"] == "field" else ("扫描件SHA-256前8位" if c["kind"] == "material" else "生效的决定")
+            value = VALUE_HINTS.get(c["kind"], "正确的值")
             click.echo(f"  处理：edgenode conflicts resolve {c['case_no']} {c['field']} --value {value}")
 
 
@@ -71,7 +74,8 @@ def list_(obj: CliContext, include_resolved: bool, as_json: bool) -> None:
 @conflicts.command("resolve")
 @click.argument("case_ref", metavar="CASE")
 @click.argument("field", metavar="FIELD")
-@click.option("--value", required=True, help="选定的值：字段的正确值；材料为扫描件 SHA-256（至少前8位）；决定为生效决定的结果。")
+@click.option("--value", required=True, help="选定的值：字段的正确值；材料为扫描件 SHA-256（至少前8位）；决定为生效决定的结果；"
+              "评价为计入的（先作出的）评价等级。")
 @json_option
 @click.pass_obj
 def resolve(obj: CliContext, case_ref: str, field: str, value: str, as_json: bool) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgenode.cases import fold as F
 from edgenode.cases.evaluation import evaluate, follow_up_bad_rating, report_rectification
@@ -214,3 +216,129 @@ def test_cli_evaluate_follow_up_rectify_and_show_as_json(tmp_path):
     assert "不满意" in text and "申请人本人" in text and "现场评价器" in text
     help_text = run("case", "evaluate", "--help").stdout
     assert "工作人员只作记录" in help_text
+
+
+# -- merge: concurrent evaluations of one visit, order and duplication ------------------------------------
+@pytest.fixture
+def laptop(tmp_path, clock):
+    from tests.conftest import make_node
+
+    node = make_node(tmp_path / "laptop", clock, role="field", name="上长治村上门服务终端")
+    yield node
+    node.close()
+
+
+def share(*nodes):
+    from edgenode.cases.exchange import export_events, import_events
+
+    for target in nodes:
+        for source in nodes:
+            if source is not target:
+                import_events(target, export_events(source), staff="同步")
+
+
+def test_concurrent_evaluations_of_one_visit_at_two_nodes_open_a_visible_conflict(station, laptop, scans):
+    from edgenode.cases.edits import list_conflicts, resolve_conflict
+
+    case = receive(station, scans)
+    share(station, laptop)
+    at_station = evaluate(station, case.case_id, level="满意", channel="现场评价器", staff="代办员甲")
+    at_laptop = evaluate(laptop, case.case_id, level="非常不满意", channel="扫码", staff="上门服务员")
+    assert at_station["visit"] == at_laptop["visit"]
+    share(station, laptop)
+    a, b = load_case(station, case.case_id)[0], load_case(laptop, case.case_id)[0]
+    assert a.to_dict() == b.to_dict()
+    assert sorted(e["level"] for e in a.evaluations) == ["满意", "非常不满意"]  # never silently two, never one lost
+    assert sum(e["counted"] for e in a.evaluations) == 1
+    [conflict] = a.open_conflicts
+    assert conflict["kind"] == "evaluation" and conflict["field"] == F.EVALUATION_KEY + at_station["visit"]
+    assert {v["author_node"] for v in conflict["values"]} == {station.config.node_id, laptop.config.node_id}
+    counted = next(e for e in a.evaluations if e["counted"])
+    assert conflict["winner"] == counted["event"]
+    assert [c["field"] for c in list_conflicts(station)] == [conflict["field"]]
+    with pytest.raises(CaseError) as err:  # the visit is evaluated: a third one is refused
+        evaluate(station, case.case_id, level="满意", channel="扫码", staff="代办员甲")
+    assert err.value.code == "CASE_053"
+    resolved = resolve_conflict(station, case.case_id, conflict["field"], counted["level"], "站长")
+    assert resolved.open_conflicts == [] and len(resolved.evaluations) == 2
+    share(station, laptop)
+    assert load_case(laptop, case.case_id)[0].open_conflicts == []
+
+
+def test_an_evaluation_made_after_seeing_one_of_the_same_visit_is_late_not_applied(station, scans):
+    from sync.envelope import Event, heads, new_event_id
+
+    case = receive(station, scans)
+    first = evaluate(station, case.case_id, level="满意", channel="扫码", staff="代办员甲")
+    events = load_events(station, case.case_id)
+    forged = Event(id=new_event_id(int(station.now().timestamp() * 1000) + 5), case_id=case.case_id,
+                   type=F.EVALUATION_GIVEN, hlc=f"{int(station.now().timestamp() * 1000) + 5:013d}.000000.n9",
+                   author_node="n9", author_staff="某人", causal_base=heads(events),
+                   payload={**next(e for e in events if e.type == F.EVALUATION_GIVEN).payload, "level": "非常满意"})
+    state = F.fold(events + [forged])
+    assert [e["event"] for e in state.evaluations] == [first["event"]]
+    assert forged.id in state.late_events and state.open_conflicts == []
+
+
+def _synthetic(draws):
+    """A received, accepted, then decided case; evaluations by several nodes, each of the acceptance or the
+    decision, having seen the events before it or not; follow-ups and acknowledgements."""
+    from sync.envelope import Event
+
+    received = Event(id="00000000-0000-7000-8000-000000000000", case_id="c", type=F.CASE_RECEIVED,
+                     hlc="0000000001000.000000.n1", author_node="n1", author_staff="甲",
+                     payload={"case_no": "N-1", "item": {"code": "X", "version": 1, "name": "调解"}, "applicant": {},
+                              "form": {}, "materials": {}, "received_at": "2026-11-16T09:00:00+08:00",
+                              "received_on": "2026-11-16"})
+    accepted = Event(id="00000000-0000-7000-8000-000000000001", case_id="c", type=F.CASE_ACCEPTED,
+                     hlc="0000000001001.000000.n1", author_node="n1", author_staff="甲", causal_base=(received.id,),
+                     payload={"accepted_on": "2026-11-16", "issued_at": "2026-11-16T09:00:00+08:00"})
+    decided = Event(id="00000000-0000-7000-8000-000000000002", case_id="c", type=F.CASE_DECIDED,
+                    hlc="0000000001002.000000.n1", author_node="n1", author_staff="甲", causal_base=(accepted.id,),
+                    payload={"outcome": "approved", "by_role": "station", "issued_at": "2026-11-17T09:00:00+08:00"})
+    events = [received, accepted, decided]
+    for index, (kind, visit, level, node, saw_previous, wall) in enumerate(draws):
+        base = (events[-1].id,) if saw_previous else ((decided if visit else accepted).id,)
+        eid = f"00000000-0000-7000-8000-{index + 100:012d}"
+        hlc = f"{1010 + wall:013d}.{index:06x}.{node}"
+        target = next((e for e in reversed(events) if e.type == F.EVALUATION_GIVEN), None)
+        if kind == 0 or target is None:
+            events.append(Event(id=eid, case_id="c", type=F.EVALUATION_GIVEN, hlc=hlc, author_node=node,
+                                author_staff="乙", causal_base=base,
+                                payload={"level": level, "code": F.LEVELS.index(level) + 1, "channel": "扫码",
+                                         "visit": (decided if visit else accepted).id, "given_by": "applicant",
+                                         "given_at": "2026-11-17T10:00:00+08:00"}))
+        elif kind == 1:
+            events.append(Event(id=eid, case_id="c", type=F.BAD_RATING_FOLLOWED_UP, hlc=hlc, author_node=node,
+                                author_staff="乙", causal_base=(target.id,),
+                                payload={"evaluation": target.id, "on": f"2026-11-{18 + wall % 5}", "note": "回访"}))
+        else:
+            events.append(Event(id=eid, case_id="c", type=F.CONFLICT_RESOLVED, hlc=hlc, author_node=node,
+                                author_staff="乙", causal_base=tuple(e.id for e in events[3:]),
+                                payload={"field": F.EVALUATION_KEY + target.payload["visit"],
+                                         "chosen_value": target.payload["level"],
+                                         "event_ids_resolved": [target.id]}))
+    return events
+
+
+evaluation_draws = st.lists(st.tuples(st.integers(0, 2), st.booleans(), st.sampled_from(F.LEVELS),
+                                      st.sampled_from(["n1", "n2", "n3"]), st.booleans(), st.integers(0, 30)),
+                            max_size=10).map(_synthetic)
+
+
+@settings(max_examples=200, deadline=None)
+@given(evaluation_draws, st.randoms(use_true_random=False), st.lists(st.integers(0, 40), max_size=6))
+def test_any_order_or_duplication_of_evaluation_events_folds_the_same(events, rnd, dup_indexes):
+    shuffled = list(events) + [events[i % len(events)] for i in dup_indexes]
+    rnd.shuffle(shuffled)
+    state = F.fold(shuffled)
+    assert state.to_dict() == F.fold(events).to_dict()
+    for visit in {e["visit"] for e in state.evaluations}:  # one counted per visit; concurrent ones visible
+        listed = [e for e in state.evaluations if e["visit"] == visit]
+        assert sum(e["counted"] for e in listed) == 1
+        conflicts = [c for c in state.conflicts if c["field"] == F.EVALUATION_KEY + visit]
+        assert len(conflicts) == (1 if len(listed) > 1 else 0)
+        if conflicts:
+            assert {v["event"] for v in conflicts[0]["values"]} == {e["event"] for e in listed}
+    given_ids = {e.id for e in events if e.type == F.EVALUATION_GIVEN}
+    assert given_ids == {e["event"] for e in state.evaluations} | (given_ids & set(state.late_events))
