@@ -45,6 +45,7 @@ def root(ctx: click.Context, home: str | None, staff: str | None) -> None:
 for group_module in (node, catalog, case, seal, conflicts, serve, sync):
     for command in group_module.COMMANDS:
         root.add_command(command)
+root.add_command(__import__("edgenode.commands.staff", fromlist=["staff"]).staff)  # web UI staff accounts
 
 
 def _is_ours(exc: BaseException) -> bool:

@@ -40,10 +40,14 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
-# System packages: the CJK font that seal images and notices embed (Debian/UOS/Kylin).
+# System packages: the CJK font that seal images, notices and the web UI use (Debian/UOS/Kylin); for the
+# test set-up (install/test.sh) also Debian's chromium, which the browser tests drive (never a downloaded one).
 ensure_system_packages() {
   local missing=()
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+  if [ "$(basename "$0")" = test.sh ] && [ ! -x /usr/bin/chromium ]; then
+    missing+=(chromium)
+  fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "[set-up] installing ${missing[*]}"
@@ -52,6 +56,6 @@ ensure_system_packages() {
     echo "[set-up] installing ${missing[*]} (sudo)"
     sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "[set-up] 请安装中文字体 ${missing[*]}（或设置 EDGENODE_SEAL_FONT 指向一个中文 TrueType 字体）" >&2
+    echo "[set-up] 请安装 ${missing[*]}（中文字体也可设置 EDGENODE_SEAL_FONT 指向一个中文 TrueType 字体）" >&2
   fi
 }

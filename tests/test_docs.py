@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE = re.compile(r"\b(NODE|STORE|CATALOG|CASE|AUDIT|CLI|SEAL|HTTP|REPL)_\d{3}\b")
+CODE = re.compile(r"\b(NODE|STORE|CATALOG|CASE|AUDIT|CLI|SEAL|HTTP|REPL|WEB)_\d{3}\b")
 
 
 def test_every_error_code_is_documented():

@@ -66,7 +66,7 @@ class AppState:
 
 
 def create_app(node_home: str | Path, *, clock: Clock, engine: Any = None) -> Flask:
-    """The Flask app serving the sync API under /sync/v1 (and, later, the web UI)."""
+    """The Flask app serving the sync API under /sync/v1 and the staff web UI (edgenode/web/README.md)."""
     from edgenode.config import load_config
 
     home = Path(node_home).absolute()
@@ -78,6 +78,9 @@ def create_app(node_home: str | Path, *, clock: Clock, engine: Any = None) -> Fl
     errors.install(app)
     app.register_blueprint(sync_api.blueprint, url_prefix=sync_api.PREFIX)
     app.register_blueprint(blob_api.blueprint, url_prefix=sync_api.PREFIX)
+    from edgenode.web import ui
+
+    ui.install(app)  # the staff web UI; its error handler keeps the API's JSON errors for /sync/ paths
     return app
 
 
@@ -86,10 +89,11 @@ def state() -> AppState:
 
 
 def routes(app: Flask) -> set[tuple[str, str]]:
-    """(method, path) of every route we serve (for the OpenAPI check); Flask's own static route aside."""
+    """(method, path) of every API route we serve (for the OpenAPI check); Flask's static route and the
+    staff UI's HTML pages (endpoints `ui.*`, checked by tests/web instead) aside."""
     found = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.startswith("ui."):
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             found.add((method.lower(), re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)))  # OpenAPI's {name}
