@@ -17,7 +17,7 @@ from datetime import datetime
 
 import click
 
-from edgenode.commands import case, catalog, conflicts, node, seal, serve, sync
+from edgenode.commands import case, catalog, conflicts, demo, node, seal, serve, sync
 
 OUR_PACKAGES = {"edgenode", "forms", "seals", "sync"}
 EXIT_ERROR, EXIT_INTERNAL = 1, 70
@@ -42,7 +42,7 @@ def root(ctx: click.Context, home: str | None, staff: str | None) -> None:
     ctx.obj = node.CliContext(home=home, staff=staff)
 
 
-for group_module in (node, catalog, case, seal, conflicts, serve, sync):
+for group_module in (node, catalog, case, seal, conflicts, serve, sync, demo):
     for command in group_module.COMMANDS:
         root.add_command(command)
 root.add_command(__import__("edgenode.commands.staff", fromlist=["staff"]).staff)  # web UI staff accounts

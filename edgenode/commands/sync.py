@@ -134,6 +134,58 @@ def peer_url(obj: CliContext, node_id: str, url: str, as_json: bool) -> None:
          lambda d: click.echo(f"已设置 {d['node_id']} 的地址"))
 
 
+@sync.command("now")
+@click.option("--peer", "peer_ids", multiple=True, help="只与该上级节点同步（可多次使用）；默认所有设置了地址的上级。")
+@json_option
+@click.pass_obj
+def now(obj: CliContext, peer_ids: tuple[str, ...], as_json: bool) -> None:
+    """立即与上级节点同步一轮（联网）：发出待发数据包，取回下发的数据包。连不上的上级报告原因，不影响其他上级。
+
+    \b
+    例：edgenode sync now --json
+    """
+    from edgenode.replication import engine
+    from edgenode.replication.loop import open_transport, sync_once
+    from sync.errors import SyncError
+
+    results = []
+    with obj.open_node() as node:
+        chosen = [p for p in engine.upstreams(node) if p.url and (not peer_ids or p.node_id in peer_ids)]
+        for peer in chosen:
+            entry = {"peer": peer.node_id, "role": peer.role, "ok": True, "sent": 0, "pulled": 0, "requests": 0}
+            try:
+                with open_transport(node, peer) as transport:
+                    got = sync_once(node, engine, peer, transport)
+                    entry.update(sent=got.sent, pulled=got.pulled, requests=got.requests,
+                                 bytes_sent=transport.bytes_sent)
+            except SyncError as exc:
+                entry.update(ok=False, code=exc.code, error=exc.message)
+            results.append(entry)
+    data = {"upstreams": results}
+    emit(data, as_json, lambda d: [click.echo(
+        f"{r['peer']}（{r['role']}）：" + (f"发出 {r['sent']} 包，取回 {r['pulled']} 包，{r['requests']} 次请求"
+                                         if r["ok"] else f"未连通 {r['code']} {r['error']}"))
+        for r in d["upstreams"]] or click.echo("没有设置了地址的上级节点（可用 edgenode sync peer url 设置）"))
+
+
+@sync.command("digest")
+@click.option("--per-case", is_flag=True, help="同时列出每个办件的摘要。")
+@json_option
+@click.pass_obj
+def digest(obj: CliContext, per_case: bool, as_json: bool) -> None:
+    """本节点共享状态的摘要：每个办件的事件集合、全部办件、目录版本。同步完成后，同一办件在各节点的摘要相同。
+
+    \b
+    例：edgenode sync digest --per-case --json
+    """
+    from edgenode.replication.drift import state_digest
+
+    with obj.open_node() as node:
+        data = state_digest(node, per_case=per_case)
+    emit(data, as_json, lambda d: click.echo(f"{d['digest']}（办件 {d['cases']} 件，事件 {d['events']} 条，"
+                                             f"目录第 {d['catalog_version']} 版）"))
+
+
 @sync.command("export")
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--peer", "peer_ids", multiple=True, help="只导出发给该节点的数据包（可多次使用）；默认全部上级和下级。")

@@ -19,6 +19,7 @@ A catalog mismatch makes the side that holds the newer signed release send it ag
 from __future__ import annotations
 
 import hashlib
+from itertools import groupby
 from typing import Any, Iterable
 
 from edgenode.replication import routing
@@ -30,12 +31,29 @@ CURSOR_META = "repl_digest_cursor:"
 
 def case_digest(node: Any, case_id: str) -> str:
     ids = sorted(r[0] for r in node.store.conn.execute("SELECT id FROM events WHERE case_id = ?", (case_id,)))
-    return hashlib.sha256("\n".join(ids).encode("ascii")).hexdigest()[:32]
+    return _digest_of(ids)
+
+
+def _digest_of(sorted_ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted_ids).encode("ascii")).hexdigest()[:32]
 
 
 def catalog_digest(node: Any) -> dict[str, Any] | None:
     row = node.store.conn.execute("SELECT version, sha256 FROM catalog_releases ORDER BY version DESC LIMIT 1").fetchone()
     return {"version": row["version"], "sha256": row["sha256"]} if row else None
+
+
+def state_digest(node: Any, *, per_case: bool = False) -> dict[str, Any]:
+    """Digests of what synced nodes share: every case's event set (the same `case_digest` the drift check
+    compares), one digest over all cases held, and the catalog release. A county and its province hold every
+    case; a station holds its own and those sent to it, each equal to the county's copy once synced."""
+    rows = node.store.conn.execute("SELECT case_id, id FROM events ORDER BY case_id, id").fetchall()
+    cases = {case_id: _digest_of([r[1] for r in group]) for case_id, group in groupby(rows, key=lambda r: r[0])}
+    overall = hashlib.sha256("\n".join(f"{k} {v}" for k, v in cases.items()).encode("utf-8")).hexdigest()[:32]
+    catalog = catalog_digest(node) or {"version": None, "sha256": None}
+    data = {"digest": overall, "cases": len(cases), "events": len(rows), "catalog_version": catalog["version"],
+            "catalog_sha256": catalog["sha256"]}
+    return data | ({"per_case": cases} if per_case else {})
 
 
 def applies_to(node: Any, peer: Any) -> bool:
