@@ -4,7 +4,7 @@ A live exchange (docs/protocol.md section 11), the node that has the link callin
 1. `hello(peer)` at the peer: its time (the caller then calls `note_contact` for the clock skew), the last
    sequence number it applied from the caller (`seen`) and the next one it would use for the caller
    (`next_seq_for_you`; it packs what is new for the caller first, so "nothing new" costs one round trip).
-2. push: `outgoing(peer)` here, each packet to the peer's `accept`, each receipt back to `acknowledge` here.
+2. push: `outgoing(peer)` here, the packets to the peer's `accept_batch`, each receipt back to `acknowledge` here.
 3. pull: the peer's `pull(requester=us, after_seq=<our seen for it>)`, each packet to our `accept`, each
    receipt back to the peer's `acknowledge`.
 
@@ -14,13 +14,14 @@ the same packet bytes may travel once by HTTP and once on a USB stick.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from edgenode.replication import STAFF, inbox, outbox, peers as _peers, status as _status
 from edgenode.replication.peers import Peer
 
-__all__ = ["Peer", "acknowledge", "accept", "hello", "note_contact", "outgoing", "peers", "pull", "receipts_for",
+__all__ = ["Peer", "acknowledge", "accept", "accept_batch", "hello", "note_contact", "outgoing", "peers", "pull", "receipts_for",
            "status", "upstreams"]
 
 
@@ -49,8 +50,15 @@ def outgoing(node: Any, peer: Peer, *, max_items: int = 2000) -> list[bytes]:
 
 
 def accept(node: Any, data: bytes) -> bytes:
-    """Take a packet; the signed receipt bytes (accepted, duplicate: the original again, or refused)."""
+    """Take a packet; the signed receipt bytes (accepted, duplicate: the original again, or refused).
+    SyncError for bytes that are not an identifiable packet. The batch of one (`accept_batch`)."""
     return inbox.accept(node, data)
+
+
+def accept_batch(node: Any, batch: Sequence[bytes]) -> list[bytes]:
+    """Take a batch of packets in one durable transaction: per packet, in order, its signed receipt, or the
+    SyncError code in ASCII (e.g. b"SYNC_001") for bytes that are not an identifiable packet."""
+    return inbox.accept_batch(node, batch)
 
 
 def acknowledge(node: Any, peer: Peer, receipt: bytes) -> str:

@@ -46,32 +46,54 @@ def export(node: Any, path: Any, *, peer_ids: Iterable[str] = ()) -> dict[str, A
     return {"folder": str(folder), "peers": report, "packets": sum(r["packets"] for r in report)}
 
 
-def _take_packet(node: Any, folder: Path, path: Path, report: dict[str, Any]) -> None:
+def _readable_packet(node: Any, folder: Path, path: Path, report: dict[str, Any]) -> bytes | None:
     data = tf.read_bounded(path)
     recipient = tf.addressed_to(data)
     if recipient is None:
         report["errors"].append({"file": path.name, "code": "SYNC_001", "error": "不是数据包文件"})
-        return
+        return None
     if recipient != node.config.node_id:
         report["other_nodes"] += 1
-        return
+        return None
     if not tf.complete(folder, path, data):
         report["errors"].append({"file": path.name, "code": "REPL_042", "error": "文件不完整（拷贝中断），请重新拷贝"})
-        return
-    try:
-        receipt = engine.accept(node, data)
-    except SyncError as exc:
-        report["errors"].append({"file": path.name, "code": exc.code, "error": exc.message})
-        return
-    from sync.receipt import verify_receipt
+        return None
+    return data
 
-    verified = verify_receipt(receipt, expected_packet_id=tf.read_header(data).packet_id,
-                              expected_packet_hash=_hash(data), hub_signing_public=node.keys.signing_public_raw())
-    tf.write_receipt(folder, verified.packet_id, receipt)
-    report["packets"][verified.status] = report["packets"].get(verified.status, 0) + 1
-    if verified.status == "refused":
-        report["refused"].append({"file": path.name, "packet_id": verified.packet_id, "code": verified.reason_code})
-    report["senders"].add(tf.read_header(data).sender)
+
+BATCH_PACKETS, BATCH_BYTES = 200, 32 << 20
+
+
+def _take_packets(node: Any, folder: Path, paths: list[Path], report: dict[str, Any]) -> None:
+    """The folder's packets for this node, applied in batches (one durable transaction each, as over HTTP)."""
+    found: list[tuple[Path, bytes]] = []
+    for path in paths:
+        data = _readable_packet(node, folder, path, report)
+        if data is not None:
+            found.append((path, data))
+        if found and (len(found) >= BATCH_PACKETS or sum(len(d) for _, d in found) >= BATCH_BYTES):
+            _take_batch(node, folder, found, report)
+            found = []
+    if found:
+        _take_batch(node, folder, found, report)
+
+
+def _take_batch(node: Any, folder: Path, found: list[tuple[Path, bytes]], report: dict[str, Any]) -> None:
+    from sync.receipt import MAGIC, verify_receipt
+
+    answers = engine.accept_batch(node, [data for _, data in found])
+    for (path, data), receipt in zip(found, answers):
+        if not receipt.startswith(MAGIC):
+            code = receipt.decode("ascii", "replace")
+            report["errors"].append({"file": path.name, "code": code, "error": f"不是可识别的数据包（{code}），未处理"})
+            continue
+        verified = verify_receipt(receipt, expected_packet_id=tf.read_header(data).packet_id,
+                                  expected_packet_hash=_hash(data), hub_signing_public=node.keys.signing_public_raw())
+        tf.write_receipt(folder, verified.packet_id, receipt)
+        report["packets"][verified.status] = report["packets"].get(verified.status, 0) + 1
+        if verified.status == "refused":
+            report["refused"].append({"file": path.name, "packet_id": verified.packet_id, "code": verified.reason_code})
+        report["senders"].add(tf.read_header(data).sender)
 
 
 def _hash(data: bytes) -> bytes:
@@ -104,8 +126,7 @@ def import_folder(node: Any, path: Any, *, reply: bool = False) -> dict[str, Any
     """Take every packet for this node and every receipt for our packets found in the folder."""
     folder = _folder(path, create=False)
     report = _new_report(folder)
-    for packet_path in tf.packet_files(folder):
-        _take_packet(node, folder, packet_path, report)
+    _take_packets(node, folder, list(tf.packet_files(folder)), report)
     for receipt_path in tf.receipt_files(folder):
         _take_receipt(node, receipt_path, report)
     senders = sorted(report.pop("senders"))
@@ -120,7 +141,7 @@ def take_file(node: Any, path: Path) -> dict[str, Any]:
     path = Path(path)
     report = _new_report(path.parent)
     if path.name.endswith(tf.PACKET_SUFFIX):
-        _take_packet(node, path.parent, path, report)
+        _take_packets(node, path.parent, [path], report)
     elif path.name.endswith(tf.RECEIPT_SUFFIX):
         _take_receipt(node, path, report)
     report["senders"] = sorted(report["senders"])

@@ -22,6 +22,7 @@ Order (docs/protocol.md sections 5 and 6):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from edgenode.errors import EdgeNodeError
@@ -50,30 +51,82 @@ def _log_unauthenticated(node: Any, header: Any, code: str) -> None:
                                 "repl_unauthenticated) - ?", (KEEP_UNAUTHENTICATED,))
 
 
-def _open(node: Any, data: bytes) -> Any:
+def _open(node: Any, data: bytes, trust: Any = None) -> Any:
     from sync.packet import unpack
 
-    return unpack(data, recipient=node.keys, recipient_id=node.config.node_id, known_senders=peers.known_senders(node))
+    return unpack(data, recipient=node.keys, recipient_id=node.config.node_id,
+                  known_senders=trust if trust is not None else peers.known_senders(node))
 
 
 def accept(node: Any, data: bytes) -> bytes:
-    """Take one packet; return the signed receipt bytes (see the module docstring)."""
-    from sync.errors import refusal
-    from sync.packet import DEFAULT_MAX_PACKET_BYTES, packet_hash, read_header
-    from sync.receipt import duplicate_status
+    """Take one packet (the batch of one); return the signed receipt bytes (see the module docstring).
+    SyncError for bytes that are not an identifiable packet."""
+    [answer] = _take(node, [data])
+    if isinstance(answer, SyncError):
+        raise answer
+    return answer
 
-    data = bytes(data)
+
+def accept_batch(node: Any, batch: Sequence[bytes]) -> list[bytes]:
+    """Take a batch of packets (a framed `POST /sync/v1/packets`, a folder of files): one answer per packet,
+    in order: its signed receipt, or the SyncError code in ASCII for bytes that are not an identifiable packet.
+
+    One write transaction for the batch (one commit, before any receipt is returned); each packet's steps are
+    savepoints in it, so a packet refused for its content is set aside without undoing the others. A SIGKILL
+    before the commit leaves none of the batch: the sender still holds the packets and sends them again. An
+    unexpected error (not a refusal) keeps what was done before it, the packet it hit `applying` (finished by
+    the next delivery, as after a crash of the step-by-step path) and is raised."""
+    return [a.code.encode("ascii") if isinstance(a, SyncError) else a for a in _take(node, batch)]
+
+
+def _identify(data: bytes) -> Any:
+    from sync.errors import refusal
+    from sync.packet import DEFAULT_MAX_PACKET_BYTES, read_header
+
     if len(data) > DEFAULT_MAX_PACKET_BYTES:
         raise refusal("SYNC_004", "数据包超过本节点的接收上限，已拒收。", f"oversized packet: {len(data)} bytes",
                       length=len(data))
-    header = read_header(data)
-    finish_interrupted(node)
-    digest = packet_hash(data)
-    held = node.store.query_one("SELECT * FROM repl_inbox WHERE packet_id = ?", (header.packet_id,))
+    return read_header(data)
+
+
+def _take(node: Any, batch: Sequence[bytes]) -> list[bytes | SyncError]:
+    from sync.packet import packet_hash
+
+    answers: list[bytes | SyncError | None] = [None] * len(batch)
+    todo = []
+    for index, raw in enumerate(batch):
+        data = bytes(raw)
+        try:
+            header = _identify(data)
+        except SyncError as exc:
+            answers[index] = exc
+            continue
+        todo.append((index, data, header, packet_hash(data)))
+    if not todo:
+        return answers  # type: ignore[return-value]
+    trust = peers.known_senders(node)  # the peers once per batch; certificate verdicts cached (peers.standing)
+    failure: Exception | None = None
+    with node.store.batch():
+        _finish_interrupted(node, trust)
+        for index, data, header, digest in todo:
+            try:
+                answers[index] = _take_one(node, trust, data, header, digest)
+            except Exception as exc:  # noqa: BLE001 - kept: what came before is committed, then it is raised
+                failure = exc
+                break
+    if failure is not None:
+        raise failure
+    return answers  # type: ignore[return-value]
+
+
+def _take_one(node: Any, trust: Any, data: bytes, header: Any, digest: bytes) -> bytes:
+    from sync.receipt import duplicate_status
+
+    held = node.store.query_one("SELECT hash, receipt FROM repl_inbox WHERE packet_id = ?", (header.packet_id,))
     if held is not None and held["hash"] == digest.hex():
         return bytes(held["receipt"])
     try:
-        packet = _open(node, data)
+        packet = _open(node, data, trust)
     except SyncError as exc:
         if exc.code in UNAUTHENTICATED or held is not None:
             _log_unauthenticated(node, header, exc.code)
@@ -129,10 +182,15 @@ def _staff(sender: str) -> str:
 
 def finish_interrupted(node: Any) -> int:
     """Apply packets a crash left half-applied (status `applying`). Returns how many."""
+    with node.store.batch():
+        return _finish_interrupted(node, peers.known_senders(node))
+
+
+def _finish_interrupted(node: Any, trust: Any) -> int:
     rows = node.store.query("SELECT packet_id, data FROM repl_inbox WHERE status = 'applying'")
     for row in rows:
         try:
-            packet = _open(node, bytes(row["data"]))
+            packet = _open(node, bytes(row["data"]), trust)
         except SyncError as exc:
             _refuse(node, row["packet_id"], exc.code, exc.message)
             continue

@@ -157,22 +157,69 @@ def listed(node: Any, relation: str | None = None) -> list[Peer]:
 # -- trust for the packet codec ------------------------------------------------------------------------
 def standing(node: Any, row: Any) -> Any:
     """What our trust store says of a peer's node certificate now (sync.packet.Standing)."""
-    from seals.trust import check_signer
-
     from edgenode.sealing.trust import anchor_pems, crl_pems
     from sync.packet import Standing
 
     if not row["cert_pem"]:
         return Standing.VALID  # a card registered by fingerprint: valid until a person retires it
-    now = node.now()
-    result = check_signer([row["cert_pem"]], alg="Ed25519", trusted_cas=anchor_pems(node), crls=crl_pems(node),
-                          signed_at=now, now=now)
+    return _standing_of(row["cert_pem"], tuple(anchor_pems(node)), tuple(crl_pems(node)), node.now())
+
+
+# The verdict is a function of the certificate, the anchors, the CRLs and the time; between two instants where
+# a comparison in `check_signer` can flip (validity bounds of the certificate and of each anchor, the
+# certificate's revocation dates) it is constant. So it is kept by (certificate, anchors, CRLs) with the open
+# interval of time it holds for: a new CRL, anchor or certificate is another key, and a hub checks a sender's
+# certificate once instead of once per packet (parsing it and the CRL and verifying both signatures).
+_STANDING: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[Any, Any, Any]] = {}
+_STANDING_MAX = 1024
+
+
+def _standing_of(cert_pem: str, anchors: tuple[str, ...], crls: tuple[str, ...], now: Any) -> Any:
+    key = (cert_pem, anchors, crls)
+    held = _STANDING.get(key)
+    if held is not None and (held[1] is None or held[1] < now) and (held[2] is None or now < held[2]):
+        return held[0]
+    verdict = _check_standing(cert_pem, anchors, crls, now)
+    bounds = _time_bounds(cert_pem, anchors, crls)
+    if bounds and now not in bounds:
+        if len(_STANDING) >= _STANDING_MAX:
+            _STANDING.clear()
+        _STANDING[key] = (verdict, max((b for b in bounds if b < now), default=None),
+                          min((b for b in bounds if b > now), default=None))
+    return verdict
+
+
+def _check_standing(cert_pem: str, anchors: tuple[str, ...], crls: tuple[str, ...], now: Any) -> Any:
+    from seals.trust import check_signer
+
+    from sync.packet import Standing
+
+    result = check_signer([cert_pem], alg="Ed25519", trusted_cas=list(anchors), crls=list(crls), signed_at=now, now=now)
     codes = {reason.code for reason in result.reasons}
     if any(code.startswith("cert_revoked") for code in codes):
         return Standing.REVOKED
     if codes & {"cert_expired", "cert_not_yet_valid", "ca_expired"}:
         return Standing.EXPIRED
     return Standing.VALID
+
+
+def _time_bounds(cert_pem: str, anchors: tuple[str, ...], crls: tuple[str, ...]) -> set[Any]:
+    """Every instant at which the verdict for this certificate may change (empty: not to be cached)."""
+    from seals import certs
+
+    try:
+        leaf = certs.load_cert(cert_pem)
+        bounds = {leaf.not_valid_before_utc, leaf.not_valid_after_utc}
+        for pem in anchors:
+            ca = certs.load_cert(pem)
+            bounds |= {ca.not_valid_before_utc, ca.not_valid_after_utc}
+        for pem in crls:
+            entry = certs.load_crl(pem).get_revoked_certificate_by_serial_number(leaf.serial_number)
+            if entry is not None:
+                bounds.add(entry.revocation_date_utc)
+    except Exception:  # noqa: BLE001 - unparsable: not cached, checked every time (and refused by check_signer)
+        return set()
+    return bounds
 
 
 class KnownSenders(Mapping[str, Any]):

@@ -131,15 +131,14 @@ def packets() -> Response:
         batch = unframe(body)
     except ValueError as exc:
         raise malformed(f"packet batch framing: {exc}") from None
+    from sync.receipt import MAGIC as RECEIPT_MAGIC
+
     st = _state()
     node = st.pool.node()
-    answers = []
-    for data in batch:
-        try:
-            answers.append(st.engine.accept(node, data))
-        except SyncError as exc:
-            log.warning("unidentifiable packet refused without receipt: %s", exc.code)
-            answers.append(exc.code.encode("ascii"))
+    answers = st.engine.accept_batch(node, batch)  # one durable transaction; receipts once it is committed
+    for answer in answers:
+        if not answer.startswith(RECEIPT_MAGIC):  # the SyncError code of bytes that are not a packet
+            log.warning("unidentifiable packet refused without receipt: %s", answer.decode("ascii", "replace"))
     return Response(frame(answers), mimetype=BINARY_TYPE)
 
 

@@ -121,6 +121,18 @@ class FakeEngine:
                 self.receipts_by_seq[(me, header.sender)].append((header.seq, receipt))
             return receipt
 
+    def accept_batch(self, node: Any, batch: list[bytes]) -> list[bytes]:
+        """As the real engine: one answer per packet, the receipt or the SyncError code in ASCII."""
+        with self.lock:
+            self.calls["accept_batch"] += 1
+            answers = []
+            for data in batch:
+                try:
+                    answers.append(self.accept(node, data))
+                except SyncError as exc:
+                    answers.append(exc.code.encode("ascii"))
+            return answers
+
     def acknowledge(self, node: Any, peer: Any, receipt: bytes) -> str:
         me = node.config.node_id
         try:
