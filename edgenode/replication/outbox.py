@@ -42,6 +42,8 @@ def _payload(node: Any, peer: Any, limit: int) -> tuple[list[tuple[str, str, str
     chosen: list[tuple[str, str, str | None, Item]] = []
     size = 0
     for kind, ref, item in routing.downstream_due(node, peer):
+        if not routing.province_may_carry(peer["role"], item):
+            continue
         chosen.append((kind, ref, None, item))
         size += _size(item)
     rows, more = routing.events_due(node, peer, limit - len(chosen))

@@ -4,6 +4,10 @@ What goes where (ADR 0010, "Routing"):
 - to an upstream (station/township -> county and province, field -> station, county -> province): every
   case event this node holds that the peer does not (relayed ones included, so a field laptop's cases reach
   the county through its station). Events carry material blob references, never the scans themselves;
+- to the province (from a station, township or county): the same case events, evaluations (好差评)
+  included, and attestations; nothing else (`PROVINCE_KINDS`): no scans, no blob items, ever (ADR 0013).
+  The events go whole: an event's id names its content everywhere (the same id with other content is
+  refused), so a copy stripped of applicant details would collide with the one relayed by the county;
 - to a child (county -> station, station -> field): the events of the cases that child holds (it sent us
   one of the case's events, or we sent it one), so decisions come back down; the newest signed catalog
   release, CRL and working-day calendar; its case-number blocks; and the peers its upstream vouches for.
@@ -25,6 +29,13 @@ from sync.body import Item
 from sync.envelope import Event
 
 SCAN_META = "repl_scan:"
+# What a packet to the province may carry: the case record (events, evaluations included) and attestations.
+PROVINCE_KINDS = frozenset({"event", "attestation"})
+
+
+def province_may_carry(peer_role: str, item: Item) -> bool:
+    """False for anything but events and attestations bound for the province (scans never go there)."""
+    return peer_role != "province" or item.kind in PROVINCE_KINDS
 
 
 def event_from_row(row: Any) -> Event:
