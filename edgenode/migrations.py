@@ -482,3 +482,10 @@ def _staff(db: sqlite_utils.Database) -> None:
         CREATE INDEX staff_sessions_by_login ON staff_sessions(login)
     """
     _run(db, [part.strip() for part in tables.split(";") if part.strip()])
+
+
+@migrations(name="0006_evaluation_indexes")
+def _evaluation_indexes(db: sqlite_utils.Database) -> None:
+    """`conflicts list` looks for cases with several contested events (decisions, edits, evaluations): by
+    type, then case, from an index instead of a scan of the whole event log (docs/adr/0013)."""
+    _run(db, ["CREATE INDEX events_by_type ON events(type, case_id)"])
