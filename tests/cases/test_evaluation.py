@@ -342,3 +342,27 @@ def test_any_order_or_duplication_of_evaluation_events_folds_the_same(events, rn
             assert {v["event"] for v in conflicts[0]["values"]} == {e["event"] for e in listed}
     given_ids = {e.id for e in events if e.type == F.EVALUATION_GIVEN}
     assert given_ids == {e["event"] for e in state.evaluations} | (given_ids & set(state.late_events))
+
+
+# -- small fixes: by_role on refusals, the index for conflicts list ---------------------------------------
+def test_a_refusal_records_the_refusing_nodes_role_and_old_refusals_fold_without_it(station, scans):
+    from edgenode.cases.followup import reject_case
+
+    case = receive(station, scans, name=DIBAO, files={"sfz": scans["pdf"]}, complex_=True)
+    state = reject_case(station, case.case_no, reason="不属于本机关职权范围", legal_basis="行政许可法第三十二条",
+                        competent_body=None, staff="代办员甲")
+    assert state.rejection["by_role"] == "station"
+    events = load_events(station, case.case_id)
+    old = [e if e.type != F.CASE_REJECTED else
+           type(e)(**{**e.__dict__, "payload": {k: v for k, v in e.payload.items() if k != "by_role"}})
+           for e in events]
+    folded = F.fold(old)
+    assert folded.status == "rejected" and "by_role" not in folded.rejection
+    assert [v["kind"] for v in folded.visits] == ["rejection"]
+
+
+def test_conflicts_list_finds_contested_cases_through_an_index(station):
+    plan = " ".join(str(tuple(r)) for r in station.store.query(
+        "EXPLAIN QUERY PLAN SELECT case_id FROM events WHERE type IN (?, ?) GROUP BY case_id HAVING count(*) > 1",
+        (F.EVALUATION_GIVEN, F.CASE_DECIDED)))
+    assert "events_by_type" in plan and "SCAN events" not in plan.replace("USING COVERING INDEX", "")
