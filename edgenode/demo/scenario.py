@@ -47,6 +47,8 @@ class Demo:
         self.notices: list[tuple[DemoNode, str]] = []
         self.cases: dict[str, str] = {}
         self.conflicts_found: list[dict[str, Any]] = []
+        self.evaluations = 0
+        self.scans_taken = 0
 
     # -- plumbing -------------------------------------------------------------------------------------
     def step(self, text: str) -> None:
@@ -162,9 +164,10 @@ class Demo:
 
     def offline_day(self) -> None:
         self.step("白天：各站点断网办件（扫描件、不齐全的一次性告知、复杂件收件登记、即办件当场出证、上门服务）")
-        scans = {name: samples.write_scan(self.files, name, seed) for seed, name in enumerate(
+        scans = {name: samples.write_scan(self.files, name, seed + 1) for seed, name in enumerate(
             ("身份证-林秀英", "参保登记表-林秀英", "身份证-黄德明", "身份证-陈丽娟", "房产证-陈丽娟", "身份证-郑美华",
              "户口簿-郑美华", "申请书-郑美华", "授权书-郑美华", "收入申报表-郑美华", "参保登记表-黄德明"))}
+        self.scans_taken = len(scans)  # every one is attached to a case below
         self.receive(self.a, "林秀英 参保登记（材料齐全）", samples.PENSION,
                      samples.pension_form("林秀英", "19560315", "123", "13805912345", samples.VILLAGE_A,
                                           "福建省罗源县起步镇上长治村12号"),
@@ -184,6 +187,15 @@ class Demo:
                      samples.pension_form("黄德明", "19580101", "171", "13509876543", samples.VILLAGE_A,
                                           "福建省罗源县起步镇上长治村40号"),
                      materials={"sfz": scans["身份证-黄德明"]}, staff="上门服务员")
+        self.step("申请人本人在评价器上评价（好差评），工作人员只作记录")
+        for node, label, level, channel in (
+                (self.a, "林秀英 参保登记（材料齐全）", "非常满意", "现场评价器"),
+                (self.a, "陈丽娟 居住证明（即办）", "满意", "扫码"),
+                (self.b, "吴秋生 参保登记（缺参保登记表）", "不满意", "现场评价器")):
+            got = node.run("case", "evaluate", self.cases[label], "--level", level, "--channel", channel, staff=CLERK)
+            self.evaluations += 1
+            self.note(f"{node.key}：{label.split()[0]} 评价「{level}」（{channel}）"
+                      + ("，差评：2 个工作日内回访核实" if got.get("bad") or level in ("不满意", "非常不满意") else ""))
         self.step("上门服务终端回到A站（局域网），把上门办件交给A站；然后双方各自断开")
         self.sync_http(self.field)
         field_case = self.cases["黄德明 参保登记（上门服务，缺参保登记表）"]
@@ -224,6 +236,10 @@ class Demo:
             self.sync_usb(self.b)
             self.sync_http(self.county)
 
+    def evaluations_at(self, node: DemoNode) -> int:
+        return sum(len(node.run("case", "show", case_id, staff=ADMIN).get("evaluations", []))
+                   for case_id in self.cases.values())
+
     def summary(self, seconds: float) -> dict[str, Any]:
         self.step("离线核验每一份盖章文书（不需要网络）")
         verified = []
@@ -236,26 +252,38 @@ class Demo:
         mismatched = [f"{key}:{case}" for key, d in digests.items() for case, value in d["per_case"].items()
                       if county["per_case"].get(case) != value]
         nodes = {key: {"cases": d["cases"], "events": d["events"], "digest": d["digest"],
-                       "catalog_version": d["catalog_version"], **self.sent[key]} for key, d in digests.items()}
+                       "catalog_version": d["catalog_version"], "scans": scans_held(self.nodes[key]),
+                       **self.sent[key]} for key, d in digests.items()}
         open_conflicts = len(self.a.run("conflicts", "list", staff=CLERK)["conflicts"])
-        result = {"ok": not mismatched and digests[self.province.key]["digest"] == county["digest"]
-                  and all(v["valid"] for v in verified) and open_conflicts == 0,
-                  "seconds": round(seconds, 1), "nodes": nodes, "conflicts_found": len(self.conflicts_found),
-                  "conflicts_open": open_conflicts, "notices": verified, "mismatched_cases": mismatched,
-                  "root": str(self.root)}
+        at_province = self.evaluations_at(self.province)
+        checks = {"digests_equal": not mismatched and digests[self.province.key]["digest"] == county["digest"],
+                  "notices_valid": all(v["valid"] for v in verified), "conflicts_resolved": open_conflicts == 0,
+                  "evaluations_at_province": at_province == self.evaluations,
+                  "scans_at_county_not_province": nodes[self.county.key]["scans"] == self.scans_taken
+                  and nodes[self.province.key]["scans"] == 0}
+        result = {"ok": all(checks.values()), "checks": checks, "seconds": round(seconds, 1), "nodes": nodes,
+                  "conflicts_found": len(self.conflicts_found), "conflicts_open": open_conflicts,
+                  "notices": verified, "evaluations": {"given": self.evaluations, "at_province": at_province},
+                  "mismatched_cases": mismatched, "root": str(self.root)}
         self.step("小结")
         for key, n in nodes.items():
             catalog = f"目录第 {n['catalog_version']} 版" if n["catalog_version"] else "（不收目录）"
-            self.say(f"   {key:6} 办件 {n['cases']:2} 件  事件 {n['events']:3} 条  {catalog}  "
+            self.say(f"   {key:6} 办件 {n['cases']:2} 件  事件 {n['events']:3} 条  扫描件 {n['scans']:2} 份  {catalog}  "
                      f"发出 {n['packets']:3} 包 {n['bytes']:8} 字节  状态摘要 {n['digest'][:12]}")
+        self.say(f"   好差评：给出 {self.evaluations} 条，省级平台收到 {result['evaluations']['at_province']} 条")
         self.say(f"   冲突：发现 {result['conflicts_found']} 条，已处理，未处理 {open_conflicts} 条；"
                  f"盖章文书 {len(verified)} 份全部离线核验{'有效' if all(v['valid'] for v in verified) else '（有无效！）'}")
-        self.say("   各节点共有办件的状态摘要一致，县级与省级的全部办件摘要一致" if result["ok"]
-                 else f"   状态不一致：{mismatched}")
+        self.say("   各节点共有办件的状态摘要一致，县级与省级的全部办件摘要一致；扫描件全部到达县级，未送省级"
+                 if result["ok"] else f"   未通过的检查：{[k for k, v in checks.items() if not v]}；不一致的办件：{mismatched}")
         return result
 
 
 MARKER = ".edgenode-demo"
+
+
+def scans_held(node: DemoNode) -> int:
+    """Scans in the node's content-addressed blob store (edgenode/blobs.py: blobs/<2 hex>/<sha256>)."""
+    return sum(1 for path in node.home.glob("blobs/??/*") if len(path.name) == 64)
 
 
 def run_demo(keep: Path | None, say: Callable[[str], None]) -> dict[str, Any]:
