@@ -3,7 +3,9 @@
 One round (`sync_once`) is: hello (one request; both sides' high-water marks and the hub's time), then
 the unacknowledged packets in batches (one request per batch; each receipt goes to the engine, which
 forgets a packet only for a receipt that verifies), then a pull of what the hub holds for us if its hello
-says there is any. A round with nothing new is that one hello.
+says there is any, then (once no packets are left) the scans the hub lacks, chunk by chunk, resumed from
+the hub's confirmed chunk (`blob_sync.upload`; never to the province). A round with nothing new is that one
+hello: whether any scan is due is known locally.
 
 Between rounds the thread waits `interval` seconds (or until `nudge()`); after a failed attempt it waits
 an exponential backoff with full jitter, capped at a few minutes. A successful hello resets the backoff,
@@ -30,6 +32,7 @@ log = logging.getLogger("edgenode.sync")
 ENGINE_MODULE = "edgenode.replication.engine"
 MIN_REQUEST_BYTES, START_REQUEST_BYTES = 64 * 1024, 512 * 1024
 RECEIPT_WINDOW = 64
+RECEIPTS_META = "repl_receipts_upto:"  # + upstream node id: our receipts for its packets it holds up to this seq
 
 
 @dataclass
@@ -38,6 +41,9 @@ class RoundResult:
     pulled: int = 0
     requests: int = 0
     more: bool = False  # stopped at a bound with work left: go again at once
+    blobs: int = 0      # scans the hub now holds thanks to this round
+    blob_chunks: int = 0
+    blob_bytes: int = 0
 
 
 @dataclass
@@ -116,9 +122,12 @@ def _pull(node: Any, engine: Any, peer: Any, transport: Any, have: int, hub_has:
 def _hand_back(node: Any, engine: Any, peer: Any, transport: Any, session: "Session", seen: int,
                result: RoundResult) -> None:
     """Give the hub our receipts for what we took from it since the last receipts it got, so its outbox
-    forgets them. After a restart the last `RECEIPT_WINDOW` receipts go again (the hub takes them once)."""
+    forgets them. How far it got them is kept in the store, so a later process (`edgenode sync now`) does
+    not send them again; a node that has no record sends the last `RECEIPT_WINDOW` (the hub takes them once)."""
+    key = f"{RECEIPTS_META}{peer.node_id}"
     if session.receipts_upto is None:
-        session.receipts_upto = max(0, seen - RECEIPT_WINDOW)
+        held = node.store.get_meta(key)
+        session.receipts_upto = int(held) if held is not None else max(0, seen - RECEIPT_WINDOW)
     if seen <= session.receipts_upto:
         return
     receipts = engine.receipts_for(node, peer.node_id, after_seq=session.receipts_upto)
@@ -126,6 +135,8 @@ def _hand_back(node: Any, engine: Any, peer: Any, transport: Any, session: "Sess
         transport.send_receipts(receipts[start:start + MAX_BATCH_ITEMS])
         result.requests += 1
     session.receipts_upto = seen
+    with node.store.write():
+        node.store.set_meta(key, str(seen))
 
 
 @dataclass
@@ -136,11 +147,35 @@ class Session:
     receipts_upto: int | None = None  # our receipts for the hub's packets up to this seq were handed back
 
 
+def _blob_sync(engine: Any) -> Any:
+    """The scan uploader that goes with the real engine (a test's fake engine has no scans)."""
+    if getattr(engine, "__name__", "") != ENGINE_MODULE:
+        return None
+    from edgenode.replication import blob_sync
+
+    return blob_sync
+
+
+def _push_blobs(node: Any, peer: Any, transport: Any, blobs: Any, result: RoundResult) -> None:
+    if blobs is None or result.more or not hasattr(transport, "put_blob_chunk"):
+        return
+    up = blobs.UploadResult()
+    try:
+        blobs.upload(node, peer, transport, result=up)
+    finally:
+        result.requests += up.requests
+        result.blobs += up.blobs
+        result.blob_chunks += up.chunks
+        result.blob_bytes += up.bytes
+        result.more = result.more or up.more
+
+
 def sync_once(node: Any, engine: Any, peer: Any, transport: Any, *, session: Session | None = None,
               on_hello: Callable[[dict[str, Any]], None] | None = None, max_rounds: int = 50,
-              result: RoundResult | None = None) -> RoundResult:
+              result: RoundResult | None = None, blobs: Any = "engine's") -> RoundResult:
     """One round with one upstream. Raises SyncError (or the store's error) on a failed attempt; `result`, if
-    given, still counts what got through before the failure."""
+    given, still counts what got through before the failure. `blobs`: the scan uploader (default: the one
+    that goes with the engine; None for none)."""
     result = result if result is not None else RoundResult()
     session = session if session is not None else Session()
     mine = engine.hello(node, peer.node_id)
@@ -153,6 +188,7 @@ def sync_once(node: Any, engine: Any, peer: Any, transport: Any, *, session: Ses
     have = int(mine["seen"].get(peer.node_id, 0))
     have = _pull(node, engine, peer, transport, have, int(theirs["next_seq_for_you"]) - 1, result, max_rounds)
     _hand_back(node, engine, peer, transport, session, have, result)
+    _push_blobs(node, peer, transport, _blob_sync(engine) if blobs == "engine's" else blobs, result)
     return result
 
 
@@ -170,6 +206,8 @@ class LinkState:
     failures: int = 0
     sent: int = 0
     pulled: int = 0
+    blobs_sent: int = 0
+    blob_bytes_sent: int = 0
     last_error: str | None = None
     last_contact: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -237,20 +275,25 @@ class UpstreamWorker(threading.Thread):
         if state.up is False:
             log.info("与上级节点 %s 的连接已恢复", self.peer.node_id)
         state.up, state.last_error = True, None
-        state.sent += result.sent
-        state.pulled += result.pulled
+        self._count(result)
         return 0.0 if result.more else self.loop.interval
 
     def _failed(self, result: RoundResult, code: str, message: str) -> float:
         state = self.state
-        state.sent += result.sent
-        state.pulled += result.pulled
+        self._count(result)
         state.failures += 1
         state.last_error = code
         if state.up is not False:
             log.warning("与上级节点 %s 的同步中断，稍后自动重试：%s %s", self.peer.node_id, code, message)
         state.up = False
         return self.backoff.next_delay()
+
+    def _count(self, result: RoundResult) -> None:
+        state = self.state
+        state.sent += result.sent
+        state.pulled += result.pulled
+        state.blobs_sent += result.blobs
+        state.blob_bytes_sent += result.blob_bytes
 
     def _contact(self, theirs: dict[str, Any]) -> None:
         self.backoff.reset()
