@@ -26,7 +26,7 @@ def login():
         staff = authenticate(g.node, login_name, request.form.get("password", "")[:256])
     except AccountError as exc:
         return render_template("login.html", next_url=next_url, login_name=login_name, error=exc.message,
-                               hint=exc.hint, code=exc.code), 401
+                               hint=exc.hint, error_code=exc.code), 401
     token, _csrf = sessions.start(g.node, staff["login"])
     response = make_response(redirect(next_url, code=303))
     auth.set_cookie(response, auth.SESSION_COOKIE, token)

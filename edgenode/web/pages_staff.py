@@ -37,7 +37,7 @@ def staff_add():
         accounts.add_staff(g.node, login=form["login"], display_name=form["display_name"], role=form["role"],
                            password=password, by=g.staff["login"])
     except AccountError as exc:
-        return _page(400, form=form, error=exc.message)
+        return _page(400, form=form, error=exc.message, error_code=exc.code)
     return redirect("/staff?msg=added", code=303)
 
 
@@ -50,7 +50,7 @@ def staff_password(login: str):
             raise AccountError("WEB_010", "两次输入的密码不一致")
         accounts.set_password(g.node, login[:64], password, by=g.staff["login"])
     except AccountError as exc:
-        return _page(400, error=f"{login[:32]}：{exc.message}")
+        return _page(400, error=f"{login[:32]}：{exc.message}", error_code=exc.code)
     return redirect("/staff?msg=passwd", code=303)
 
 
@@ -63,7 +63,7 @@ def staff_disable(login: str):
     try:
         accounts.set_disabled(g.node, login[:64], disable, by=g.staff["login"])
     except AccountError as exc:
-        return _page(400, error=exc.message)
+        return _page(400, error=exc.message, error_code=exc.code)
     return redirect(f"/staff?msg={'disabled' if disable else 'enabled'}", code=303)
 
 
@@ -73,5 +73,5 @@ def staff_unlock(login: str):
     try:
         accounts.unlock(g.node, login[:64], by=g.staff["login"])
     except AccountError as exc:
-        return _page(400, error=exc.message)
+        return _page(400, error=exc.message, error_code=exc.code)
     return redirect("/staff?msg=unlocked", code=303)
