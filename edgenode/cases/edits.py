@@ -21,9 +21,22 @@ from edgenode.cases.service import _today, _Writer, load_case, load_events
 from edgenode.errors import CaseError
 
 _PROBE = "\x00edgenode-probe\x00"
-# Cases worth folding when looking for conflicts: a conflict needs two events of these types.
-_CONTESTED_TYPES = (F.APPLICANT_FIELDS_EDITED, F.CONFLICT_RESOLVED, F.MATERIALS_CORRECTED, F.CASE_DECIDED,
-                    F.CASE_REJECTED, F.CASE_HANDED_OVER, F.EVALUATION_GIVEN)
+# Cases worth folding when looking for conflicts: a conflict needs two events of one of these groups (two
+# edits, two corrections, two decisions or refusals, two hand-overs, two evaluations); a decision followed by
+# its hand-over is no candidate. The search runs on the events_by_type index (migration 0006).
+_CONTESTED_GROUPS = ((F.APPLICANT_FIELDS_EDITED,), (F.MATERIALS_CORRECTED,), (F.CASE_DECIDED, F.CASE_REJECTED),
+                     (F.CASE_HANDED_OVER,), (F.EVALUATION_GIVEN,))
+_CONTESTED_TYPES = tuple(t for group in _CONTESTED_GROUPS for t in group)
+
+
+def contested_cases_query() -> tuple[str, tuple[str, ...]]:
+    """(SQL, parameters) giving the ids of cases that may hold a conflict record."""
+    def marks(types: tuple[str, ...]) -> str:
+        return ", ".join("?" for _ in types)
+
+    having = " OR ".join(f"sum(type IN ({marks(group)})) > 1" for group in _CONTESTED_GROUPS)
+    return (f"SELECT case_id FROM events WHERE type IN ({marks(_CONTESTED_TYPES)}) GROUP BY case_id HAVING {having}",
+            _CONTESTED_TYPES + tuple(t for group in _CONTESTED_GROUPS for t in group))
 
 
 def _form_fields(item: Item) -> dict[str, dict[str, Any]]:
@@ -158,9 +171,7 @@ def resolve_conflict(node: Any, ref: str, field: str, value: Any, staff: str) ->
 
 def list_conflicts(node: Any, *, include_resolved: bool = False) -> list[dict[str, Any]]:
     """Conflict records across cases (open ones unless `include_resolved`), by case number and field."""
-    marks = ", ".join("?" for _ in _CONTESTED_TYPES)
-    rows = node.store.query(f"SELECT case_id FROM events WHERE type IN ({marks}) GROUP BY case_id "
-                            "HAVING count(*) > 1", _CONTESTED_TYPES)
+    rows = node.store.query(*contested_cases_query())
     found = []
     for row in rows:
         state = fold(load_events(node, row["case_id"]))

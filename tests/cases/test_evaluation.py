@@ -366,3 +366,18 @@ def test_conflicts_list_finds_contested_cases_through_an_index(station):
         "EXPLAIN QUERY PLAN SELECT case_id FROM events WHERE type IN (?, ?) GROUP BY case_id HAVING count(*) > 1",
         (F.EVALUATION_GIVEN, F.CASE_DECIDED)))
     assert "events_by_type" in plan and "SCAN events" not in plan.replace("USING COVERING INDEX", "")
+
+
+def test_conflict_candidates_are_cases_with_two_events_of_one_kind_not_every_concluded_case(station, laptop, scans):
+    from edgenode.cases.edits import contested_cases_query
+
+    plain = receive(station, scans)
+    decide_case(station, plain.case_no, approve=True, reason=None, staff="站长")
+    handover_case(station, plain.case_no, method="窗口领取", recipient=None, staff="站长")
+    evaluate(station, plain.case_no, level="满意", channel="扫码", staff="代办员甲")
+    twice = receive(station, scans)
+    share(station, laptop)
+    evaluate(station, twice.case_id, level="满意", channel="扫码", staff="代办员甲")
+    evaluate(laptop, twice.case_id, level="满意", channel="现场评价器", staff="上门服务员")
+    share(station, laptop)
+    assert [r["case_id"] for r in station.store.query(*contested_cases_query())] == [twice.case_id]
