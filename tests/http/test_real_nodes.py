@@ -46,6 +46,23 @@ def test_cases_with_scans_reach_the_hub_exactly_once_and_a_quiet_sync_is_one_req
         assert mine and mine[0]["packets_pending"] == 0 and mine[0]["last_contact"]
 
 
+def test_a_quiet_sync_from_a_new_process_is_one_request_under_1_kb(net, hub, scans):
+    """`edgenode sync now` runs each round in a new process (a new Session): how far the hub holds our
+    receipts is kept in the store, so they are not handed back again and nothing new stays one hello."""
+    receive_cases(net, scans, 2)
+    net.point_station_at(hub.url)
+    with net.open_station() as station:
+        peer = upstream(station, net)
+        for _ in range(2):                                     # settle: cases up, what the hub sends down
+            with open_transport(station, peer) as transport:
+                sync_once(station, engine, peer, transport, session=Session())
+        with open_transport(station, peer) as transport:
+            quiet = sync_once(station, engine, peer, transport, session=Session())
+            sent = transport.bytes_sent
+    assert (quiet.requests, quiet.sent, quiet.pulled) == (1, 0, 0)
+    assert 0 < sent < 1024
+
+
 def test_a_captive_portal_is_a_failed_attempt_never_a_delivery(net, hub, scans, portal):
     receive_cases(net, scans, 2)
     net.point_station_at(portal)
