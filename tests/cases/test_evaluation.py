@@ -237,7 +237,7 @@ def share(*nodes):
                 import_events(target, export_events(source), staff="同步")
 
 
-def test_concurrent_evaluations_of_one_visit_at_two_nodes_open_a_visible_conflict(station, laptop, scans):
+def test_concurrent_evaluations_of_one_visit_at_two_nodes_open_a_visible_conflict(station, laptop, scans, capsys):
     from edgenode.cases.edits import list_conflicts, resolve_conflict
 
     case = receive(station, scans)
@@ -256,6 +256,11 @@ def test_concurrent_evaluations_of_one_visit_at_two_nodes_open_a_visible_conflic
     counted = next(e for e in a.evaluations if e["counted"])
     assert conflict["winner"] == counted["event"]
     assert [c["field"] for c in list_conflicts(station)] == [conflict["field"]]
+    from edgenode.commands.conflicts import _print_conflicts
+
+    _print_conflicts({"conflicts": list_conflicts(station)})
+    printed = capsys.readouterr().out
+    assert "评价" in printed and "非常不满意" in printed and "以先作出的评价为准" in printed
     with pytest.raises(CaseError) as err:  # the visit is evaluated: a third one is refused
         evaluate(station, case.case_id, level="满意", channel="扫码", staff="代办员甲")
     assert err.value.code == "CASE_053"
