@@ -48,10 +48,11 @@ def _problem(node: Any, sender: str, data: dict[str, Any], packet_seq: int) -> s
     # Only the heads that can disagree are read (the same seq, the checkpoints, those above): a county holds
     # one head per packet per station, and reading them all for every packet made ingest quadratic.
     at = [int(k) for k in checkpoints if isinstance(k, str) and k.isdigit() and len(k) < 16]
+    picked = "SELECT h.seq, h.hash, COALESCE(i.seq, 0) AS packet_seq FROM repl_audit_heads h " \
+             "LEFT JOIN repl_inbox i ON i.packet_id = h.packet_id WHERE h.node_id = ? AND "
     stored = node.store.conn.execute(
-        "SELECT h.seq, h.hash, COALESCE(i.seq, 0) AS packet_seq FROM repl_audit_heads h "
-        "LEFT JOIN repl_inbox i ON i.packet_id = h.packet_id WHERE h.node_id = ? AND (h.seq >= ? OR h.seq IN "
-        f"({', '.join('?' for _ in at) or 'NULL'})) ORDER BY h.seq, h.hash", (sender, data["seq"], *at)).fetchall()
+        f"{picked} h.seq >= ? UNION {picked} h.seq IN ({', '.join('?' for _ in at) or 'NULL'}) ORDER BY 1, 2",
+        (sender, data["seq"], sender, *at)).fetchall()
     for row in stored:
         if row["seq"] > data["seq"] and row["packet_seq"] < packet_seq:  # packets may arrive out of order
             return f"审计日志链变短：此前报告到第 {row['seq']} 条，现在只有 {data['seq']} 条"
