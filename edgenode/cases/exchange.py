@@ -176,22 +176,25 @@ def import_events(node: Any, events: Iterable[Event | Mapping[str, Any]], *, sta
     if not new:
         return result
     with node.store.write():
-        for event in new:
-            _insert(node, event)
+        _insert(node, new)
         _observe(node, max(Timestamp.decode(e.hlc) for e in new), wall_ms, max_drift_ms)
-        for case_id in sorted({e.case_id for e in new}):
-            _project(node, case_id, [e for e in new if e.case_id == case_id], staff)
+        by_case: dict[str, list[Event]] = {}
+        for event in new:
+            by_case.setdefault(event.case_id, []).append(event)
+        for case_id in sorted(by_case):  # one fold, one projection and one audit entry per case
+            _project(node, case_id, by_case[case_id], staff)
             result.cases.append(case_id)
     return result
 
 
-def _insert(node: Any, event: Event) -> None:
-    node.store.conn.execute(
+def _insert(node: Any, events: list[Event]) -> None:
+    at = node.now().isoformat()
+    node.store.conn.executemany(
         "INSERT INTO events(id, case_id, type, hlc, author_node, author_staff, causal_base, payload, version, recorded_at) "
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (event.id, event.case_id, event.type, event.hlc, event.author_node, event.author_staff,
-         json.dumps(list(event.causal_base)), json.dumps(dict(event.payload), ensure_ascii=False), event.version,
-         node.now().isoformat()))
+        [(event.id, event.case_id, event.type, event.hlc, event.author_node, event.author_staff,
+          json.dumps(list(event.causal_base)), json.dumps(dict(event.payload), ensure_ascii=False), event.version, at)
+         for event in events])
 
 
 def _observe(node: Any, latest: Timestamp, wall_ms: int, max_drift_ms: int) -> None:
