@@ -6,6 +6,9 @@ Layout of a sync folder:
     <packet id>.enrcpt                   the receiver's signed receipt for that packet, exactly its bytes
     manifest.json                        what was written: for each packet file its sender, recipient,
                                          sequence number, size and SHA-256 (to tell a half-copied file)
+    <blob sha256>-<index, 5 digits>.enblk  one sealed chunk of a scan (sync.blob_chunk), the bytes HTTP carries;
+                                         its header states its length, so a half-copied one is told by itself
+    <blob sha256>-<holder>.enbheld       the holder's signed note that it now holds the whole blob
 
 Files are written under a temporary name, flushed and renamed into place, so a reader never sees half a
 file written by us; the manifest lets it recognise a file someone else copied only partly. A folder may
@@ -29,6 +32,9 @@ from sync.receipt import MAGIC as RECEIPT_MAGIC
 
 PACKET_SUFFIX = ".enpkt"
 RECEIPT_SUFFIX = ".enrcpt"
+CHUNK_SUFFIX = ".enblk"
+HELD_SUFFIX = ".enbheld"
+MAX_HELD_BYTES = 4096
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "edgenode.sync-folder/1"
 MAX_FILE_BYTES = 8 * 1024 * 1024 + 4096
@@ -121,6 +127,39 @@ def complete(folder: Path, path: Path, data: bytes) -> bool:
         if isinstance(entry, dict) and entry.get("file") == Path(path).name:
             return entry.get("size") == len(data) and entry.get("sha256") == hashlib.sha256(data).hexdigest()
     return True
+
+
+def write_blob_chunks(folder: Path, chunks: Iterable[tuple[str, int, bytes]]) -> int:
+    """Write (sha256, index, chunk bytes) as chunk files; an existing file of the same name is left (a chunk is
+    sealed afresh each time, so its bytes differ; any complete copy serves). Returns the files written."""
+    written = 0
+    for sha256, index, data in chunks:
+        path = Path(folder) / f"{sha256}-{index:05d}{CHUNK_SUFFIX}"
+        if path.exists() and path.stat().st_size == len(data):
+            continue
+        write_atomic(path, data)
+        written += 1
+    return written
+
+
+def blob_chunk_files(folder: Path) -> dict[str, list[Path]]:
+    """Chunk files by blob hash, each blob's in index order."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(Path(folder).glob(f"*{CHUNK_SUFFIX}")):
+        sha, _, index = path.name[:-len(CHUNK_SUFFIX)].partition("-")
+        if path.is_file() and not path.name.startswith(".") and len(sha) == 64 and index.isdigit():
+            found.setdefault(sha, []).append(path)
+    return found
+
+
+def write_held(folder: Path, sha256: str, holder: str, note: bytes) -> Path:
+    path = Path(folder) / f"{sha256}-{holder}{HELD_SUFFIX}"
+    write_atomic(path, note)
+    return path
+
+
+def held_files(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).glob(f"*{HELD_SUFFIX}") if p.is_file() and not p.name.startswith("."))
 
 
 def addressed_to(data: bytes) -> str | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from edgenode.replication import peers
+from edgenode.replication import ReplicationError, peers
 
 log = logging.getLogger("edgenode.sync.blobs")
 REFS_META = "blob_refs_scan"
@@ -239,3 +239,92 @@ def _send_blob(node: Any, peer: Any, transport: Any, sha256: str, confirmed: int
             return
         _set_sent(node, peer.node_id, sha256, "sending", int(reply.get("confirmed", index + 1)))
 
+
+
+# -- the folder transport (USB stick) -----------------------------------------------------------------------
+HELD_FORMAT = "edgenode.blob-held/1"
+HELD_CONTEXT = b"edgenode blob held v1 signature\x00"
+
+
+def export_chunks(node: Any, folder: Path, peer: Any) -> dict[str, int]:
+    """Write every chunk of the scans due to the peer whose events are packed for it (on this stick or
+    delivered before) and that it has not said it holds."""
+    from sync import transport_folder as tf
+
+    blobs = chunks = size = 0
+    for row in due(node, peer, limit=100_000, unreceipted=True):
+        if not node.blobs.path_of(row["sha256"]).is_file():
+            continue
+        data = _read_verified(node, row["sha256"])
+        if data is None:
+            continue
+        sealed = [(row["sha256"], index, chunk) for index, chunk in sealed_chunks(node, peer, row["sha256"], data)]
+        tf.write_blob_chunks(folder, sealed)
+        blobs, chunks, size = blobs + 1, chunks + len(sealed), size + sum(len(c) for *_, c in sealed)
+    return {"blobs": blobs, "blob_chunks": chunks, "blob_bytes": size}
+
+
+def _held_note(node: Any, sha256: str, sender: str) -> bytes:
+    from seals.canonical import b64encode, canonical_json
+
+    body = {"format": HELD_FORMAT, "sha256": sha256, "holder": node.config.node_id, "sender": sender}
+    return canonical_json({**body, "signature": b64encode(node.keys.sign(HELD_CONTEXT + canonical_json(body)))})
+
+
+def import_chunks(node: Any, folder: Path) -> dict[str, Any]:
+    """Take the chunks addressed to this node, blob by blob in index order; a complete blob gets a signed
+    "held" note in the folder for its sender. Refusals are listed with their codes, never raised."""
+    from edgenode.replication import blob_intake
+    from sync import transport_folder as tf
+    from sync.blob_chunk import ChunkError, parse_chunk
+
+    report: dict[str, Any] = {"blobs": 0, "blob_chunks": 0, "errors": []}
+    for sha256, paths in tf.blob_chunk_files(folder).items():
+        for path in paths:
+            data = tf.read_bounded(path, 2 * 1024 * 1024)
+            try:
+                header = parse_chunk(data)
+            except ChunkError:
+                report["errors"].append({"file": path.name, "code": "REPL_059", "error": "扫描件分块文件不完整，请重新拷贝"})
+                break
+            if header.recipient != node.config.node_id:
+                break  # for another node on the same stick
+            try:
+                answer = blob_intake.take_chunk(node, data, sha256=sha256, index=header.index)
+            except ReplicationError as exc:
+                report["errors"].append({"file": path.name, "code": exc.code, "error": exc.message})
+                break
+            report["blob_chunks"] += 1
+            if answer["complete"]:
+                report["blobs"] += 1
+                tf.write_held(folder, sha256, node.config.node_id, _held_note(node, sha256, header.sender))
+                break
+    return report
+
+
+def take_held_notes(node: Any, folder: Path) -> int:
+    """Our peers' signed notes that they hold blobs we sent: those are not exported to them again. Returns
+    how many were new."""
+    from seals.canonical import b64decode, canonical_json, loads_strict
+    from seals.keys import verify_node_signature
+    from sync import transport_folder as tf
+
+    taken = 0
+    for path in tf.held_files(folder):
+        try:
+            doc = loads_strict(tf.read_bounded(path, tf.MAX_HELD_BYTES))
+            body = {k: doc[k] for k in ("format", "sha256", "holder", "sender")}
+            signature = b64decode(doc["signature"], "signature")
+        except Exception:  # noqa: BLE001 - not a note of ours: left alone
+            continue
+        if body["format"] != HELD_FORMAT or body["sender"] != node.config.node_id:
+            continue
+        row = node.store.query_one("SELECT signing_public FROM repl_peers WHERE node_id = ?", (body["holder"],))
+        if row is None or not verify_node_signature(bytes.fromhex(row["signing_public"]),
+                                                    HELD_CONTEXT + canonical_json(body), signature):
+            continue
+        if node.store.query_one("SELECT 1 FROM blob_sent WHERE peer_id = ? AND sha256 = ? AND state = 'held'",
+                                (body["holder"], body["sha256"])) is None:
+            mark_held(node, body["holder"], str(body["sha256"]))
+            taken += 1
+    return taken

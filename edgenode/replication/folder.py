@@ -3,8 +3,10 @@
 `export` writes, for each chosen peer, the packets `engine.outgoing` gives (the very stored bytes, so a
 packet that also goes by HTTP is the same packet and is applied once). `import_folder` takes every packet
 addressed to this node (others are left for their own node), writes each receipt next to it for the sender
-to collect on the stick's next trip, and consumes every receipt for a packet this node sent. `take_file`
-does the same for one file: the inbox watcher calls it.
+to collect on the stick's next trip, and consumes every receipt for a packet this node sent. Scans travel
+with their cases: export writes their sealed chunks, import takes them after the packets and leaves a
+signed "held" note for the sender (blob_sync). `take_file` does the same for one packet or receipt file:
+the inbox watcher calls it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from edgenode.replication import ReplicationError, engine, peers
+from edgenode.replication import ReplicationError, blob_sync, engine, peers
 from sync import transport_folder as tf
 from sync.errors import SyncError
 
@@ -30,6 +32,14 @@ def _folder(path: Any, *, create: bool) -> Path:
     return folder
 
 
+def _export_scans(node: Any, folder: Path, peer: Any) -> dict[str, int]:
+    """The scans of the exported cases, as the same sealed chunks HTTP carries (blob_sync)."""
+    try:
+        return blob_sync.export_chunks(node, folder, peer)
+    except OSError as exc:
+        raise ReplicationError("REPL_041", f"写入同步文件夹失败：{exc.strerror}", hint="请检查U盘空间和写保护") from None
+
+
 def export(node: Any, path: Any, *, peer_ids: Iterable[str] = ()) -> dict[str, Any]:
     """Write pending packets for the given peers (default: every upstream and child)."""
     folder = _folder(path, create=True)
@@ -42,7 +52,7 @@ def export(node: Any, path: Any, *, peer_ids: Iterable[str] = ()) -> dict[str, A
         except OSError as exc:
             raise ReplicationError("REPL_041", f"写入同步文件夹失败：{exc.strerror}", hint="请检查U盘空间和写保护") from None
         report.append({"peer": peer.node_id, "role": peer.role, "packets": len(packets),
-                       "bytes": sum(len(p) for p in packets)})
+                       "bytes": sum(len(p) for p in packets), **_export_scans(node, folder, peer)})
     return {"folder": str(folder), "peers": report, "packets": sum(r["packets"] for r in report)}
 
 
@@ -129,6 +139,8 @@ def import_folder(node: Any, path: Any, *, reply: bool = False) -> dict[str, Any
     _take_packets(node, folder, list(tf.packet_files(folder)), report)
     for receipt_path in tf.receipt_files(folder):
         _take_receipt(node, receipt_path, report)
+    report["scans"] = blob_sync.import_chunks(node, folder)              # after the packets naming them
+    report["scans"]["held_notes"] = blob_sync.take_held_notes(node, folder)
     senders = sorted(report.pop("senders"))
     report["senders"] = senders
     if reply and senders:

@@ -1,4 +1,5 @@
-"""What staff see of replication: per peer, contact, backlog, clock skew, refusals, forks, drift; and hello.
+"""What staff see of replication: per peer, contact, backlog (packets, and scans still to upload), clock skew,
+refusals, forks, drift; and hello.
 
 Clock skew is measured live only: `hello` answers with this node's time and the caller records the
 difference (`note_contact`). Past `SKEW_WARN_MS` the status carries a warning for staff, because deadlines
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from edgenode.replication import SKEW_WARN_MS, numbers, peers, routing
+from edgenode.replication import SKEW_WARN_MS, blob_sync, numbers, peers, routing
 
 
 def hello(node: Any, peer_id: str) -> dict[str, Any]:
@@ -77,6 +78,7 @@ def _peer_status(node: Any, row: Any, set_aside: list[dict[str, Any]], sent_refu
         "node_id": peer_id, "role": row["role"], "name": row["name"], "relation": row["relation"],
         "url": row["url"], "source": row["source"], "last_contact": row["last_contact"],
         "packets_pending": backlog["n"], "bytes_pending": backlog["bytes"],
+        **blob_sync.pending(node, peers.get(node, peer_id)),
         "oldest_pending_age_seconds": _age_seconds(node, backlog["oldest"]),
         "clock_skew_seconds": None if row["clock_skew_ms"] is None else row["clock_skew_ms"] // 1000,
         "clock_warning": _skew_warning(peer_id, row["clock_skew_ms"]),
@@ -99,6 +101,8 @@ def status(node: Any) -> dict[str, Any]:
     warnings += [f"有 {len(set_aside)} 个收到的数据包因内容问题被搁置，需人工处理（edgenode sync refused list）"] if set_aside else []
     warnings += [f"有 {len(sent_refused)} 个发出的数据包被对方拒收，需人工处理"] if sent_refused else []
     warnings += [f"{p['node_id']} 的审计日志疑似被改写" for p in listed if p["audit_rewrites"]]
+    warnings += [f"有 {p['blobs_refused']} 份扫描件被 {p['node_id']} 多次拒收，需人工处理（详见审计日志 sync.blob_refused_by_peer）"
+                 for p in listed if p["blobs_refused"]]
     warnings += [f"{p['node_id']} 出现同一序号的两个不同数据包（节点被复制或从旧备份恢复）" for p in listed if p["forks"]]
     left = numbers.remaining(node)
     if node.config.role in ("station", "township", "field") and left < numbers.low_water(node):
