@@ -489,3 +489,10 @@ def _evaluation_indexes(db: sqlite_utils.Database) -> None:
     """`conflicts list` looks for cases with several contested events (decisions, edits, evaluations): by
     type, then case, from an index instead of a scan of the whole event log (docs/adr/0013)."""
     _run(db, ["CREATE INDEX events_by_type ON events(type, case_id)"])
+
+
+@migrations(name="0007_inbox_unsettled_index")
+def _inbox_unsettled_index(db: sqlite_utils.Database) -> None:
+    """The packets of a sender set aside or half-applied (drift digests skip their cases, every packet): from a
+    partial index of those few rows instead of a scan of all the sender's packets (hub ingest was quadratic)."""
+    _run(db, ["CREATE INDEX repl_inbox_unsettled ON repl_inbox(sender) WHERE status IN ('refused', 'applying')"])

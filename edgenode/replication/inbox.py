@@ -187,7 +187,8 @@ def finish_interrupted(node: Any) -> int:
 
 
 def _finish_interrupted(node: Any, trust: Any) -> int:
-    rows = node.store.query("SELECT packet_id, data FROM repl_inbox WHERE status = 'applying'")
+    rows = node.store.query("SELECT packet_id, data FROM repl_inbox INDEXED BY repl_inbox_unsettled "
+                            "WHERE status IN ('refused', 'applying') AND status = 'applying'")  # once per batch
     for row in rows:
         try:
             packet = _open(node, bytes(row["data"]), trust)
