@@ -115,7 +115,9 @@ def _configure_logging() -> None:
 @click.pass_obj
 def serve(obj: CliContext, host: str | None, port: int | None, threads: int, sync_interval: float,
           no_sync: bool, as_json: bool) -> None:
-    """运行节点：同步接口（下级节点经 HTTP 送来数据包）和与上级节点的后台同步。Ctrl+C 停止。
+    """运行节点：工作人员网页、同步接口（下级节点经 HTTP 送来数据包）和与上级节点的后台同步。Ctrl+C 停止。
+
+    首次使用先建管理员账号（edgenode staff add admin --name 姓名 --role admin），再在浏览器中打开显示的地址登录。
 
     \b
     例：edgenode --home ./county serve
