@@ -65,3 +65,22 @@ def issue_case_notices(node: Any, state: CaseState, *, staff: str, pin: str | No
             path_for=lambda digest, kind=kind: node.home / "notices" / f"{state.case_no}-{kind}-{digest[:12]}.pdf")
         paths.append(document.path)
     return paths
+
+
+def issue_after_step(node: Any, state: CaseState, *, staff: str, pin: str | None = None) -> dict[str, Any]:
+    """After a case step has committed: seal its new notices now; if the seal cannot be used, say why
+    (the case step stands and the notice stays pending). The CLI and the web UI both call this.
+
+    Returns {"notice_file": last path or None, "notice_files": [paths], "notice_error": None or
+    {"code", "message", "hint"}}. Errors other than our packages' coded ones propagate.
+    """
+    if not pending_notices(node, state):
+        return {"notice_file": None, "notice_files": [], "notice_error": None}
+    try:
+        paths = issue_case_notices(node, state, staff=staff, pin=pin)
+    except Exception as exc:  # noqa: BLE001 - our packages' errors become a pending notice, others propagate
+        if type(exc).__module__.split(".")[0] not in ("edgenode", "seals") or not hasattr(exc, "code"):
+            raise
+        error = {"code": exc.code, "message": exc.message, "hint": getattr(exc, "hint", None)}
+        return {"notice_file": None, "notice_files": [], "notice_error": error}
+    return {"notice_file": paths[-1], "notice_files": paths, "notice_error": None}

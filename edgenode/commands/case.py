@@ -52,18 +52,11 @@ def _issue(node: Any, state: Any, staff: str) -> dict[str, Any]:
     """Seal the case's new notices now; if the seal cannot be used, say why (the case step stands)."""
     import os
 
-    from edgenode.cases.issuing import issue_case_notices, pending_notices
+    from edgenode.cases.issuing import issue_after_step
 
-    if not pending_notices(node, state):
-        return {"notice_file": None, "notice_files": [], "notice_error": None}
-    try:
-        paths = issue_case_notices(node, state, staff=staff, pin=os.environ.get("EDGENODE_SEAL_PIN") or None)
-    except Exception as exc:  # noqa: BLE001 - our packages' errors become a pending notice, others propagate
-        if type(exc).__module__.split(".")[0] not in ("edgenode", "seals") or not hasattr(exc, "code"):
-            raise
-        error = {"code": exc.code, "message": exc.message, "hint": getattr(exc, "hint", None)}
-        return {"notice_file": None, "notice_files": [], "notice_error": error}
-    return {"notice_file": str(paths[-1]), "notice_files": [str(p) for p in paths], "notice_error": None}
+    result = issue_after_step(node, state, staff=staff, pin=os.environ.get("EDGENODE_SEAL_PIN") or None)
+    return {**result, "notice_files": [str(p) for p in result["notice_files"]],
+            "notice_file": str(result["notice_file"]) if result["notice_file"] else None}
 
 
 def _print_case(d: dict[str, Any]) -> None:
