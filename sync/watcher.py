@@ -67,14 +67,20 @@ class StableFiles:
         return len(self._seen)
 
 
+def packet_name(name: str) -> bool:
+    """The inbox's default: packet and receipt files, never hidden ones."""
+    return name.endswith(SUFFIXES) and not name.startswith(".")
+
+
 class _Collector(FileSystemEventHandler):
-    def __init__(self) -> None:
+    def __init__(self, accept: Callable[[str], bool] = packet_name) -> None:
         self.lock = threading.Lock()
         self.paths: set[Path] = set()
+        self.accept = accept
 
     def _add(self, path: str | bytes) -> None:
         text = path.decode() if isinstance(path, bytes) else path
-        if text.endswith(SUFFIXES) and not Path(text).name.startswith("."):
+        if self.accept(Path(text).name):
             with self.lock:
                 self.paths.add(Path(text))
 
@@ -92,21 +98,24 @@ class _Collector(FileSystemEventHandler):
 
 
 class InboxWatcher:
-    """Hands stable `.enpkt` / `.enrcpt` files in `folder` to `handle(path)`, in name order."""
+    """Hands stable `.enpkt` / `.enrcpt` files in `folder` to `handle(path)`, in name order.
+
+    `accept(name)` picks other files (the web UI's scanner folder takes any non-hidden name and checks the
+    content itself)."""
 
     def __init__(self, folder: Path, handle: Callable[[Path], None], *, settle_seconds: float = 2.0,
-                 poll_seconds: float = 0.5) -> None:
+                 poll_seconds: float = 0.5, accept: Callable[[str], bool] = packet_name) -> None:
         self.folder = Path(folder)
         self.handle = handle
         self.poll_seconds = poll_seconds
         self.stable = StableFiles(settle_seconds)
-        self._collector = _Collector()
+        self.accept = accept
+        self._collector = _Collector(accept)
         self._observer = Observer()
         self._watched: set[Path] = set()
 
     def _existing(self) -> Iterable[Path]:
-        return (p for p in self.folder.iterdir() if p.is_file() and p.name.endswith(SUFFIXES)
-                and not p.name.startswith("."))
+        return (p for p in self.folder.iterdir() if p.is_file() and self.accept(p.name))
 
     def start(self) -> "InboxWatcher":
         """Start watching (files already there are candidates too). Handling happens in `poll_once`/`loop`."""
