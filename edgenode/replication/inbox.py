@@ -8,13 +8,16 @@ Order (docs/protocol.md sections 5 and 6):
    14-18 it is authenticated: recorded as refused, kept, answered.
 4. The same id with other bytes is refused (SYNC_023); the same sender and sequence number with another
    packet is a fork, recorded and shown, and the packet is still applied (events are a set).
-5. Applying: the row is stored as `applying` with the bytes (durable), the items are checked (a signed
-   release verified, downstream items only from an upstream), the events imported with
-   `edgenode.cases.exchange.import_events` (idempotent, its own transaction, future events beyond
-   `MAX_DRIFT_MS` refused), releases, CRLs and calendars applied (each idempotent), then in one transaction
-   the record of what was received, the attestations (number blocks, introductions, audit heads, repair
-   requests, digests) and the row marked `accepted` with its receipt. A crash in between leaves the row
-   `applying`: the next `accept` finishes it, and every step above is a no-op the second time.
+5. Applying: the row is stored as `applying` with the bytes, the items are checked (a signed release
+   verified, downstream items only from an upstream), the events imported with
+   `edgenode.cases.exchange.import_events` (idempotent, future events beyond `MAX_DRIFT_MS` refused),
+   releases, CRLs and calendars applied (each idempotent), then the record of what was received, the
+   attestations (number blocks, introductions, audit heads, repair requests, digests) and the row marked
+   `accepted` with its receipt. Every step is a savepoint in the batch's one write transaction (`accept_batch`:
+   a whole framed HTTP batch or a folder's packets, `accept` being the batch of one), committed before any
+   receipt is returned: a SIGKILL leaves none of the batch, and the sender sends it again. An unexpected error
+   mid-packet commits what came before and leaves that packet `applying`: the next batch finishes it first,
+   and every step above is a no-op the second time.
 6. A refusal for the content (a CASE_, CATALOG_, REPL_, SEAL_ code) sets the packet aside (`refused`, bytes
    kept) with its reason; packets behind it are applied as usual. A person may later retry it (`release`)
    or dismiss it (`dismiss`); nothing is ever deleted.
@@ -290,9 +293,7 @@ def _apply(node: Any, packet: Any) -> bytes:
         return _refuse(node, header.packet_id, exc.code, exc.message)
     receipt = _receipt(node, header, packet.hash, "accepted", None)
     with node.store.write():
-        for event in events:
-            routing.mark(node, header.sender, "event", event.id, header.packet_id, direction="received",
-                         case_id=event.case_id)
+        routing.mark_events(node, header.sender, events, header.packet_id, direction="received")
         routing.hold_cases(node, header.sender, {e.case_id for e in events})
         attestations = [dict(item.data) for item in packet.items if item.kind == "attestation"]
         for data in sorted(attestations, key=lambda d: d.get("type") == "digest"):  # digests last
