@@ -111,10 +111,12 @@ def _configure_logging() -> None:
 @click.option("--sync-interval", type=click.FloatRange(0.05, 3600), default=30.0, show_default=True,
               help="与上级节点两次同步之间的间隔（秒）；连接中断时按退避时间重试（最长4分钟）。")
 @click.option("--no-sync", is_flag=True, help="不运行与上级节点的同步（只提供接口）。")
+@click.option("--scan-folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="扫描仪保存扫描件的文件夹：新的 PDF/JPEG/PNG 扫描件会出现在收件的材料步骤中供选用。")
 @json_option
 @click.pass_obj
 def serve(obj: CliContext, host: str | None, port: int | None, threads: int, sync_interval: float,
-          no_sync: bool, as_json: bool) -> None:
+          no_sync: bool, scan_folder: Path | None, as_json: bool) -> None:
     """运行节点：工作人员网页、同步接口（下级节点经 HTTP 送来数据包）和与上级节点的后台同步。Ctrl+C 停止。
 
     首次使用先建管理员账号（edgenode staff add admin --name 姓名 --role admin），再在浏览器中打开显示的地址登录。
@@ -122,6 +124,7 @@ def serve(obj: CliContext, host: str | None, port: int | None, threads: int, syn
     \b
     例：edgenode --home ./county serve
         edgenode --home ./station serve --host 192.168.1.20 --port 8470
+        edgenode --home ./station serve --scan-folder D:/扫描件
     """
     from edgenode.clock import clock_from_env
     from edgenode.config import load_config
@@ -133,6 +136,11 @@ def serve(obj: CliContext, host: str | None, port: int | None, threads: int, syn
     _configure_logging()
     server = NodeServer(home, clock, host=host or config.listen_host, port=config.listen_port if port is None else port,
                         threads=threads)
+    scans = None
+    if scan_folder is not None:
+        from edgenode.web.scanner import install
+
+        scans = install(server.app, scan_folder).start()
     stop = threading.Event()
     for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
         if hasattr(signal, name):
@@ -149,6 +157,8 @@ def serve(obj: CliContext, host: str | None, port: int | None, threads: int, syn
     server.run(stop, before_drain=loop.request_stop if loop is not None else None)
     if loop is not None:
         loop.stop()
+    if scans is not None:
+        scans.stop()
     log.info("edgenode stopped: %s", config.node_id)
 
 
