@@ -31,7 +31,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "case.evaluate": frozenset({"clerk", "reviewer", "admin"}),  # the applicant's 好差评, at the counter
     "case.decide": frozenset({"reviewer", "county_admin"}),
     "sync.view": _ALL,                                   # 同步
-    "sync.usb": frozenset({"clerk", "reviewer", "admin", "county_admin"}),
+    "sync.usb": frozenset({"clerk", "reviewer", "admin", "county_admin"}),   # 立即同步, U盘 export/import
+    "sync.release": frozenset({"reviewer", "admin", "county_admin"}),  # packets set aside: release, dismiss, requeue
     "conflict.view": _COUNTER,                           # 冲突
     "conflict.resolve": frozenset({"reviewer", "admin", "county_admin"}),
     "seal.view": _ALL,                                   # 印章

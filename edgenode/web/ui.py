@@ -24,7 +24,8 @@ log = logging.getLogger("edgenode.web")
 blueprint = Blueprint("ui", __name__)
 blueprint.before_request(auth.load_session)
 
-PAGE_MODULES = ["pages_auth", "pages_home", "pages_items", "pages_staff"]
+PAGE_MODULES = ["pages_auth", "pages_home", "pages_items", "pages_staff", "pages_sync", "pages_conflicts", "pages_seals",
+                "pages_county"]
 # The menu: (label, endpoint, action). Entries whose endpoint does not exist yet are left out.
 NAV = [
     ("首页", "ui.home", "home.view"),
@@ -36,6 +37,7 @@ NAV = [
     ("印章", "ui.seals", "seal.view"),
     ("目录发布", "ui.publish", "catalog.publish"),
     ("节点注册", "ui.enrol", "node.enrol"),
+    ("待决定", "ui.decide", "case.decide"),
     ("人员", "ui.staff", "staff.manage"),
 ]
 API_PREFIXES = ("/sync/",)
