@@ -31,6 +31,7 @@ import base64
 import hashlib
 import json
 import random
+import socket
 import struct
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,6 +166,7 @@ class Backoff:
 
 # -- the client -------------------------------------------------------------------------------------------
 _TIMEOUTS = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 @contextmanager
@@ -200,10 +202,13 @@ class HttpTransport:
         self.node_id, self.upstream_id = node_id, upstream_id
         self._keys, self._upstream_key = keys, bytes(upstream_signing_public)
         self.bytes_sent = self.bytes_received = self.requests = 0
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         with mapped_errors(self.base_url, "open"):
+            if transport is None:  # no Nagle: a request's last segment must not wait for a delayed ACK (40 ms)
+                transport = httpx.HTTPTransport(limits=limits, trust_env=False, socket_options=_SOCKET_OPTIONS)
             self._client = httpx.Client(
                 base_url=self.base_url + API_PREFIX, timeout=timeout if timeout is not None else _TIMEOUTS,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1), trust_env=False,
+                limits=limits, trust_env=False,
                 headers={"User-Agent": "edgenode/1", "Accept-Encoding": "identity"}, transport=transport,
             )
 
