@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "home.view": _ALL,                                   # 首页
     "catalog.view": _ALL,                                # 事项: search, guide
     "case.view": _COUNTER,                               # 办件: list, timeline
+    "case.scan": frozenset({"clerk", "reviewer", "county_admin"}),   # open a case's scans (personal documents)
     "case.receive": frozenset({"clerk", "reviewer", "admin"}),   # 收件
     "case.correct": frozenset({"clerk", "reviewer", "admin"}),
     "case.handover": frozenset({"clerk", "reviewer", "admin"}),

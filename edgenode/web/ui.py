@@ -25,7 +25,7 @@ blueprint = Blueprint("ui", __name__)
 blueprint.before_request(auth.load_session)
 
 PAGE_MODULES = ["pages_auth", "pages_home", "pages_items", "pages_staff", "pages_sync", "pages_conflicts", "pages_seals",
-                "pages_county"]
+                "pages_county", "pages_intake", "pages_cases"]
 # The menu: (label, endpoint, action). Entries whose endpoint does not exist yet are left out.
 NAV = [
     ("首页", "ui.home", "home.view"),
