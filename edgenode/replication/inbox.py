@@ -108,39 +108,63 @@ def _take(node: Any, batch: Sequence[bytes]) -> list[bytes | SyncError]:
     if not todo:
         return answers  # type: ignore[return-value]
     trust = peers.known_senders(node)  # the peers once per batch; certificate verdicts cached (peers.standing)
+    # Decrypting and verifying is most of the work: done before the write lock is taken (other requests write
+    # meanwhile), except for packets already held with these bytes (answered from the store).
+    opened = [_open_unless_held(node, data, header, digest, trust) for _, data, header, digest in todo]
     failure: Exception | None = None
     with node.store.batch():
-        _finish_interrupted(node, trust)
-        for index, data, header, digest in todo:
+        trust_changed = _finish_interrupted(node, trust) > 0
+        for (index, data, header, digest), packet in zip(todo, opened):
+            if trust_changed or isinstance(packet, SyncError):
+                packet = None  # opened again in the transaction: the trust store may have changed since
             try:
-                answers[index] = _take_one(node, trust, data, header, digest)
+                answers[index], packet = _take_one(node, trust, data, header, digest, packet)
             except Exception as exc:  # noqa: BLE001 - kept: what came before is committed, then it is raised
                 failure = exc
                 break
+            trust_changed = trust_changed or (packet is not None and _changes_trust(packet))
     if failure is not None:
         raise failure
     return answers  # type: ignore[return-value]
 
 
-def _take_one(node: Any, trust: Any, data: bytes, header: Any, digest: bytes) -> bytes:
+def _open_unless_held(node: Any, data: bytes, header: Any, digest: bytes, trust: Any) -> Any:
+    held = node.store.query_one("SELECT hash FROM repl_inbox WHERE packet_id = ?", (header.packet_id,))
+    if held is not None and held["hash"] == digest.hex():
+        return None
+    try:
+        return _open(node, data, trust)
+    except SyncError as exc:
+        return exc
+
+
+def _changes_trust(packet: Any) -> bool:
+    """A CRL or an introduction: the packets behind it in the batch are checked against the new state."""
+    return any(item.kind == "crl" or (item.kind == "attestation" and item.data.get("type") == "introduce")
+               for item in packet.items)
+
+
+def _take_one(node: Any, trust: Any, data: bytes, header: Any, digest: bytes,
+              packet: Any = None) -> tuple[bytes, Any]:
+    """The receipt, and the packet if it was applied (or set aside for its content)."""
     from sync.receipt import duplicate_status
 
     held = node.store.query_one("SELECT hash, receipt FROM repl_inbox WHERE packet_id = ?", (header.packet_id,))
     if held is not None and held["hash"] == digest.hex():
-        return bytes(held["receipt"])
+        return bytes(held["receipt"]), None
     try:
-        packet = _open(node, data, trust)
+        packet = packet if packet is not None else _open(node, data, trust)
     except SyncError as exc:
         if exc.code in UNAUTHENTICATED or held is not None:
             _log_unauthenticated(node, header, exc.code)
-            return _receipt(node, header, digest, "refused", exc.code)
-        return _set_aside_unopened(node, header, data, digest, exc)
+            return _receipt(node, header, digest, "refused", exc.code), None
+        return _set_aside_unopened(node, header, data, digest, exc), None
     if held is not None:
         try:
             duplicate_status(bytes.fromhex(held["hash"]), digest, packet_id=header.packet_id)
         except SyncError as exc:
             _log_unauthenticated(node, header, exc.code)
-            return _receipt(node, header, digest, "refused", exc.code)
+            return _receipt(node, header, digest, "refused", exc.code), None
     _record_fork(node, header)
     case_ids = ",".join(sorted({e.case_id for e in packet.events()}))
     with node.store.write():
@@ -149,7 +173,7 @@ def _take_one(node: Any, trust: Any, data: bytes, header: Any, digest: bytes) ->
             "VALUES(?, ?, ?, ?, ?, ?, 'applying', ?, ?)",
             (header.packet_id, header.sender, header.seq, digest.hex(), len(data), node.now().isoformat(), data,
              case_ids))
-    return _apply(node, packet)
+    return _apply(node, packet), packet
 
 
 def _set_aside_unopened(node: Any, header: Any, data: bytes, digest: bytes, exc: SyncError) -> bytes:
