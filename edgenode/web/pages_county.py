@@ -159,6 +159,7 @@ def enrol_issue():
     """Verify the request with the CA (its passphrase typed here, never kept) and issue the bundle."""
     from edgenode.errors import EdgeNodeError
     from edgenode.sealing.authority import enrol_node, load_ca, require_ca
+    from seals.errors import SealError
 
     node = g.node
     fingerprint = request.form.get("node_fingerprint", "").strip()[:128] or None
@@ -174,8 +175,9 @@ def enrol_issue():
         done = enrol_node(node, load_ca(node, passphrase), data, out=out, staff=g.staff["login"],
                           node_fingerprint=fingerprint)
         Path(done["bundle"]).rename(_uploads(node) / f"bundle-{done['enrolment_id']}.json")
-    except EdgeNodeError as exc:
-        return _enrol_page(getattr(exc, "status", 400), form=form, error=exc.message, error_code=exc.code, hint=exc.hint)
+    except (EdgeNodeError, SealError) as exc:   # a wrong passphrase is the seals package's SEALS_016
+        return _enrol_page(getattr(exc, "status", 400), form=form, error=exc.message, error_code=exc.code,
+                           hint=getattr(exc, "hint", None))
     return _enrol_page(issued=done)
 
 
@@ -221,8 +223,8 @@ def awaiting_decision(node: Any, limit: int = SHOWN_DECISIONS) -> tuple[list[dic
 
 def _decide_page(status: int = 200, **extra: Any):
     found, total = awaiting_decision(g.node)
-    return render_template("decide.html", cases=found, total=total, message=MESSAGES.get(request.args.get("msg", "")),
-                           **extra), status
+    return render_template("decide.html", cases=found, total=total,
+                           message=extra.pop("message", MESSAGES.get(request.args.get("msg", ""))), **extra), status
 
 
 @blueprint.route("/decide")
