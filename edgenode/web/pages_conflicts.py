@@ -40,6 +40,18 @@ def shown_value(kind: str, value: Any) -> str:
     return _ID_LIKE.sub(lambda m: mask_id(m.group(0)) if len(m.group(0)) > 10 else m.group(0), text)
 
 
+def hlc_time(hlc: str) -> str:
+    """When the value was written, in Beijing time (the wall-clock part of the hybrid timestamp)."""
+    from datetime import datetime
+
+    from edgenode.clock import CHINA_TZ
+
+    wall = str(hlc).partition(".")[0]
+    if len(wall) != 13 or not wall.isdigit():
+        return ""
+    return datetime.fromtimestamp(int(wall) / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def _label(node: Any, case_id: str, kind: str, field: str) -> str:
     if kind != "field":
         return KIND_NAMES.get(kind, kind)
@@ -65,6 +77,7 @@ def _open_conflicts(node: Any) -> list[dict[str, Any]]:
         for v in c["values"]:
             v["shown"] = shown_value(c["kind"], v["value"])
             v["winner"] = v["event"] == c.get("winner")
+            v["written"] = hlc_time(v["hlc"])
     return found
 
 

@@ -210,6 +210,7 @@ def test_a_conflict_shows_both_values_masked_and_is_resolved_by_choosing_one(sta
     assert pair.case_no in page and MEDIATION in page and "待处理 1 个" in page
     assert "13905912345" not in page and "13805919999" not in page
     assert "139059*2345" in page and "138059*9999" in page
+    assert page.count("站点代办员 @ ") == 1 and page.count("县级工作人员 @ ") == 1 and "2026-11-16 09:30" in page
     assert "选定并处理" not in page                                       # a clerk may look, not resolve
     admin = station.signed_in("admin")
     page = text(admin.get("/conflicts"))
