@@ -52,27 +52,33 @@ def hlc_time(hlc: str) -> str:
     return datetime.fromtimestamp(int(wall) / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def _label(node: Any, case_id: str, kind: str, field: str) -> str:
+def _label(node: Any, case_id: str, kind: str, field: str, forms: dict[tuple[str, int], dict[str, str]]) -> str:
+    """The form field's label (items parsed once per request: `forms` maps (code, version) to labels)."""
     if kind != "field":
         return KIND_NAMES.get(kind, kind)
     from edgenode.catalog_store import get_item
     from edgenode.errors import EdgeNodeError
 
     row = node.store.query_one("SELECT item_code, item_version FROM cases WHERE id = ?", (case_id,))
-    try:
-        item = get_item(node.store, row["item_code"], row["item_version"])[0] if row else None
-    except EdgeNodeError:
-        item = None
-    spec = next((f for f in (item.form.get("fields", []) if item else []) if f.get("name") == field), {})
-    return spec.get("label") or field
+    if row is None:
+        return field
+    key = (row["item_code"], row["item_version"])
+    if key not in forms:
+        try:
+            item = get_item(node.store, *key)[0]
+            forms[key] = {f["name"]: f.get("label") or f["name"] for f in item.form.get("fields", [])}
+        except EdgeNodeError:
+            forms[key] = {}
+    return forms[key].get(field, field)
 
 
 def _open_conflicts(node: Any) -> list[dict[str, Any]]:
     from edgenode.cases.edits import list_conflicts
 
     found = list_conflicts(node)
+    forms: dict[tuple[str, int], dict[str, str]] = {}
     for c in found:
-        c["label"] = _label(node, c["case_id"], c["kind"], c["field"])
+        c["label"] = _label(node, c["case_id"], c["kind"], c["field"], forms)
         c["choosable"] = c["kind"] == "field" or c["kind"] == "material"
         for v in c["values"]:
             v["shown"] = shown_value(c["kind"], v["value"])
