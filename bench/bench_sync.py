@@ -124,6 +124,12 @@ def make_scans(folder: Path) -> dict[str, Path]:
     return {"pdf": pdf, "png": png}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): the hub's own work, whatever the load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_ingest(net, hub, scans, count: int, batch: int) -> dict:
     with net.open_station() as station:
         row = peers.row_for(station, net.county_id)
@@ -134,18 +140,19 @@ def bench_ingest(net, hub, scans, count: int, batch: int) -> dict:
         peer = peers.get(station, net.county_id)
         with open_transport(station, peer) as transport:
             transport.hello(engine.hello(station, net.county_id))
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds(hub.proc.pid)
             answers = []
             for at in range(0, len(packets), batch):
                 answers += transport.send_packets(packets[at:at + batch])
-            elapsed = time.perf_counter() - start
+            elapsed, cpu = time.perf_counter() - start, cpu_seconds(hub.proc.pid) - cpu
         statuses = [verify_receipt(a, expected_packet_id=read_header(p).packet_id, expected_packet_hash=packet_hash(p),
                                    hub_signing_public=peer.signing_public_raw).status for a, p in zip(answers, packets)]
         for answer in answers:
             engine.acknowledge(station, peer, answer)
     assert statuses.count("accepted") == len(packets), statuses[:5]
     sizes = sorted(len(p) for p in packets)
-    return {"packets": len(packets), "seconds": elapsed, "per_second": len(packets) / elapsed,
+    return {"packets": len(packets), "seconds": elapsed, "per_second": len(packets) / elapsed, "hub_cpu": cpu,
+            "per_cpu_second": len(packets) / cpu, "load": os.getloadavg()[0],
             "median_packet_bytes": sizes[len(sizes) // 2], "requests": -(-len(packets) // batch)}
 
 
@@ -237,7 +244,9 @@ def main() -> None:
                 ingest = bench_ingest(net, hub, scans, args.ingest, args.batch)
                 print(f"hub ingest: {ingest['packets']} packets (one case each, median {ingest['median_packet_bytes']} B) "
                       f"in {ingest['requests']} requests: {ingest['seconds']:.2f} s, {ingest['per_second']:,.0f} "
-                      "packets/s with verified receipts", flush=True)
+                      f"packets/s with verified receipts; hub CPU {ingest['hub_cpu']:.2f} s = "
+                      f"{ingest['per_cpu_second']:,.0f} packets per hub CPU-second (load average "
+                      f"{ingest['load']:.1f} on {os.cpu_count()} CPUs)", flush=True)
             if args.only in (None, "quiet"):
                 quiet = bench_quiet(net, hub)
                 print(f"nothing changed: {quiet['round_trips']} round trip, {quiet['up']} B up + {quiet['down']} B down "

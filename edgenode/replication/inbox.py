@@ -114,6 +114,8 @@ def _take(node: Any, batch: Sequence[bytes]) -> list[bytes | SyncError]:
     failure: Exception | None = None
     with node.store.batch():
         trust_changed = _finish_interrupted(node, trust) > 0
+        if trust_changed:
+            trust.forget()
         for (index, data, header, digest), packet in zip(todo, opened):
             if trust_changed or isinstance(packet, SyncError):
                 packet = None  # opened again in the transaction: the trust store may have changed since
@@ -122,7 +124,9 @@ def _take(node: Any, batch: Sequence[bytes]) -> list[bytes | SyncError]:
             except Exception as exc:  # noqa: BLE001 - kept: what came before is committed, then it is raised
                 failure = exc
                 break
-            trust_changed = trust_changed or (packet is not None and _changes_trust(packet))
+            if packet is not None and _changes_trust(packet):
+                trust_changed = True
+                trust.forget()
     if failure is not None:
         raise failure
     return answers  # type: ignore[return-value]

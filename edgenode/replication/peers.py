@@ -223,11 +223,27 @@ def _time_bounds(cert_pem: str, anchors: tuple[str, ...], crls: tuple[str, ...])
 
 
 class KnownSenders(Mapping[str, Any]):
-    """The registered senders, looked up one at a time (a county has hundreds; a packet names one)."""
+    """The registered senders, looked up one at a time (a county has hundreds; a packet names one). The
+    trust anchors and CRLs are read once for the object's life (one batch); `forget()` after a change."""
 
     def __init__(self, node: Any) -> None:
         refresh(node)
         self.node = node
+        self._trust: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+
+    def forget(self) -> None:
+        """The trust store may have changed (a CRL or a peer came in): read it again at the next packet."""
+        self._trust = None
+
+    def _standing(self, row: Any) -> Any:
+        from edgenode.sealing.trust import anchor_pems, crl_pems
+        from sync.packet import Standing
+
+        if not row["cert_pem"]:
+            return Standing.VALID  # a card registered by fingerprint: valid until a person retires it
+        if self._trust is None:
+            self._trust = (tuple(anchor_pems(self.node)), tuple(crl_pems(self.node)))
+        return _standing_of(row["cert_pem"], *self._trust, self.node.now())
 
     def __getitem__(self, node_id: str) -> Any:
         from sync.packet import KnownSender
@@ -235,7 +251,7 @@ class KnownSenders(Mapping[str, Any]):
         row = self.node.store.query_one("SELECT * FROM repl_peers WHERE node_id = ?", (node_id,))
         if row is None:
             raise KeyError(node_id)
-        return KnownSender(bytes.fromhex(row["signing_public"]), lambda header: standing(self.node, row))
+        return KnownSender(bytes.fromhex(row["signing_public"]), lambda header: self._standing(row))
 
     def __iter__(self) -> Iterator[str]:
         return iter([r["node_id"] for r in self.node.store.query("SELECT node_id FROM repl_peers")])
