@@ -135,6 +135,13 @@ class InboxWatcher:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def rescan(self) -> None:
+        """Look at every file in the folder again at the next poll (events can be missed on network shares)."""
+        try:
+            self._watched |= set(self._existing())
+        except OSError:
+            log.warning("cannot list the watched folder")
+
     def poll_once(self, now: float | None = None) -> list[Path]:
         """One round: look at every candidate file, hand on the stable ones. Returns what was handed on."""
         now = time.monotonic() if now is None else now

@@ -65,8 +65,7 @@ class ScanFolder:
     # -- watching ---------------------------------------------------------------------------------------
     def start(self) -> "ScanFolder":
         self._watcher.start()
-        self._thread = threading.Thread(target=self._watcher.loop, args=(self._stop,), name="scan-folder",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="scan-folder", daemon=True)
         self._thread.start()
         return self
 
@@ -77,8 +76,17 @@ class ScanFolder:
             self._watcher.stop()
             self._thread = None
 
+    def _loop(self) -> None:
+        while not self._stop.wait(self._watcher.poll_seconds):
+            try:
+                self.poll_once()
+            except Exception:  # noqa: BLE001 - the watcher thread must not die; logged
+                log.exception("scanner folder poll failed")
+
     def poll_once(self, now: float | None = None) -> list[Path]:
-        """One round of the watcher without its thread (tests drive it with `now`)."""
+        """One round: files from the watcher's events plus a listing of the folder (a scanner writing to a
+        network share may send no events), each offered once it has settled."""
+        self._watcher.rescan()
         return self._watcher.poll_once(now)
 
     def watch_without_thread(self) -> "ScanFolder":
