@@ -110,7 +110,8 @@ def upload(net: Any, hub: Any, scan_bytes: int, rate_bits: float | None, cuts: i
     sent = sum(n for *_, n in attempts)
     resent = sent - sum(unique.values())
     bound = scan_bytes / rate if rate else 0.0
-    return {"seconds": elapsed, "bound": bound, "wire": wire, "chunks": len(unique), "requests": requests,
+    return {"seconds": elapsed, "bound": bound, "wire": wire if rate or cuts else None, "chunks": len(unique),
+            "requests": requests, "attempts": before,
             "cuts": proxy.counters.cuts, "failures": failures, "resent": resent,
             "resent_per_cut": resent / proxy.counters.cuts if proxy.counters.cuts else 0.0,
             "chunks_after_held": len(attempts) - before, "held_round_requests": held.requests}
@@ -118,10 +119,11 @@ def upload(net: Any, hub: Any, scan_bytes: int, rate_bits: float | None, cuts: i
 
 def report(label: str, cases: int, scan_bytes: int, rate: float | None, r: dict[str, Any]) -> None:
     link = f"{rate / 1e6:g} Mbit/s" if rate else "no limit"
+    wire = f"wire {r['wire']:,} B ({r['wire'] / scan_bytes:.3f}x scan bytes); " if r["wire"] is not None else ""
     versus = f" vs bound {r['bound']:.1f} s ({r['seconds'] / r['bound']:.2f}x)" if r["bound"] else ""
     print(f"{label}: {cases} cases, {2 * cases} scans, {scan_bytes:,} B, {link}, {r['cuts']} cuts: "
-          f"{r['seconds']:.1f} s{versus}; wire {r['wire']:,} B ({r['wire'] / scan_bytes:.3f}x scan bytes); "
-          f"{r['chunks']} chunks in {r['requests']} requests; re-sent {r['resent']:,} B "
+          f"{r['seconds']:.1f} s{versus}; {wire}{r['chunks']} chunks, {r['attempts']} chunk requests "
+          f"({r['failures']} failed on a cut); re-sent {r['resent']:,} B "
           f"({r['resent_per_cut']:,.0f} B per cut, one chunk is at most {CHUNK_BYTES + OVERHEAD:,} B); "
           f"next round with everything held: {r['chunks_after_held']} chunks, {r['held_round_requests']} request(s)")
 

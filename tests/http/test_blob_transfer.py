@@ -167,3 +167,28 @@ def test_a_tampered_chunk_and_a_blob_whose_hash_does_not_match_are_refused_and_a
             assert sync_once(station, engine, peer, transport).blobs == 2
     assert sha in hub_blobs(net)
     assert "REPL_055" in hub.stderr()                                                # logged with its code
+
+
+def test_the_sync_loop_drains_cases_and_their_scans_through_a_slow_link_that_breaks(net, hub):
+    import random
+
+    from edgenode.replication.loop import SyncLoop
+
+    cases_with_scans(net, 3, 100_000)                                  # 6 scans of 2 chunks each
+    mine = station_blobs(net)
+    with FaultProxy(hub.port, rate=2_000_000 / 8, lifetime=120) as proxy:
+        net.point_station_at(proxy.url)
+        proxy.cut_connections(3_000, 150_000, 90_000, direction="up")   # in the packets, then in the scans
+        loop = SyncLoop(net.station_home, net.clock, engine=engine, interval=0.05, backoff_base=0.05,
+                        backoff_cap=0.3, rescan=0.05, rand=random.Random(5).random,
+                        transport_factory=lambda node, peer: open_transport(node, peer, timeout=5.0))
+        loop.start()
+        try:
+            wait_for(lambda: set(hub_blobs(net)) == mine, "every scan at the hub", 90, step=0.2)
+        finally:
+            loop.stop()
+        assert proxy.counters.cuts == 3
+    state = loop.states()[0]
+    assert state.blobs_sent == 6 and state.failures >= 3 and state.up is True
+    with net.open_station() as station:
+        assert blob_sync.pending(station, upstream(station, net))["blobs_pending"] == 0
