@@ -194,3 +194,23 @@ def test_the_back_office_pages_fit_1024_and_the_seal_page_reads(servers, browser
         fits(page)
         shot(page, "county" + path.replace("/", "-"))
     page.context.close()
+
+
+def test_a_clerk_syncs_now_with_the_county_over_http(servers, homes, browser, shot):
+    from edgenode.replication.peers import set_url
+
+    with node(homes.station) as here:
+        set_url(here, homes.county_id, servers["county"].url, staff="test")
+    page = new_page(browser)
+    sign_in(page, servers["station"].url, "clerk")
+    page.get_by_role("link", name="同步").click()
+    page.get_by_role("button", name="立即同步").click()
+    done = page.locator("[role=status]").inner_text()
+    assert "同步完成" in done and homes.county_id in done, page.locator("main").inner_text()[:600]
+    assert not page.locator("[role=alert]").count()
+    shot(page, "synced-now")
+    with node(homes.station) as here:
+        assert here.store.query_one("SELECT count(*) AS n FROM repl_outbox WHERE recipient = ? AND status = 'pending'",
+                                    (homes.county_id,))["n"] == 0
+        assert here.store.query_one("SELECT staff FROM audit WHERE action = 'sync.now'")["staff"] == "clerk"
+    page.context.close()
