@@ -25,6 +25,13 @@ MAX_ENROL_REQUEST = 256 * 1024
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ENROLMENT_ID = re.compile(r"[0-9A-Za-z_-]{8,80}")
 MESSAGES = {"decided": "已作出决定（已记入审计日志）"}
+# Catalog keys as the preview names them (format 1, edgenode/catalog.py); an unknown key is shown as it is.
+KEY_NAMES = {"name": "名称", "basic_code": "基本编码", "decided_by_code": "实施机构编码", "type": "事项类型", "level": "行使层级",
+             "decided_by": "实施机构", "delegation": "下放方式", "delegated_to": "下放范围", "conditions": "受理条件",
+             "legal_basis": "设定依据", "process": "办理流程", "legal_limit_days": "法定办结时限",
+             "promised_limit_days": "承诺办结时限", "immediate": "即办", "fee": "收费", "online_depth": "网办深度",
+             "visits": "到现场次数", "special_procedures": "特别程序", "flags": "标记", "result": "办理结果",
+             "materials": "申请材料", "form": "申请表"}
 
 
 def _uploads(node: Any) -> Path:
@@ -63,7 +70,7 @@ def catalog_changes(node: Any, release: Any) -> dict[str, Any]:
     for code in sorted(set(new) & set(old)):
         if new[code] != old[code]:
             keys = sorted(k for k in set(new[code]) | set(old[code]) if new[code].get(k) != old[code].get(k))
-            changed.append({"code": code, "name": names[code], "keys": keys})
+            changed.append({"code": code, "name": names[code], "keys": [f"{KEY_NAMES.get(k, k)}（{k}）" for k in keys]})
     return {"current": current, "version": release.version, "added": added, "removed": removed,
             "changed": changed, "same": len(new) - len(added) - len(changed)}
 

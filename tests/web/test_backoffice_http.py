@@ -301,7 +301,7 @@ def test_the_county_admin_previews_the_changes_and_publishes_a_signed_release(co
     page = text(answer)
     assert answer.status_code == 200, page[-800:]
     assert "新增 <strong>0</strong> 项，删除 <strong>1</strong> 项，修改 <strong>1</strong> 项" in page
-    assert "（新版）" in page and "name" in page
+    assert "（新版）" in page and "名称（name）" in page
     [digest] = re.findall(r'name="upload" value="([0-9a-f]{64})"', page)
     assert post(county, admin, "/publish/confirm", {"upload": "../" + digest}).status_code == 400
     answer = post(county, admin, "/publish/confirm", {"upload": digest})
