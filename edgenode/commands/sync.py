@@ -26,7 +26,8 @@ def _print_status(d: dict) -> None:
         skew = "" if p["clock_skew_seconds"] is None else f"，时钟差 {p['clock_skew_seconds']} 秒"
         age = "" if p["oldest_pending_age_seconds"] is None else f"，最早的已等待 {p['oldest_pending_age_seconds'] // 60} 分钟"
         click.echo(f"  {p['relation']:8} {p['node_id']} {p['name']}：上次联系 {p['last_contact'] or '从未'}{skew}；"
-                   f"待发 {p['packets_pending']} 包 {p['bytes_pending']} 字节{age}")
+                   f"待发 {p['packets_pending']} 包 {p['bytes_pending']} 字节{age}"
+                   + (f"；待传扫描件 {p['blobs_pending']} 份 {p['blob_bytes_pending']} 字节" if p.get("blobs_pending") else ""))
         for r in p["refused_incoming"]:
             click.echo(f"      搁置（收）{r['packet_id']} 第 {r['seq']} 包：{r['reason_code']} {r['reason'] or ''}")
         for r in p["refused_outgoing"]:
