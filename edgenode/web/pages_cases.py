@@ -149,8 +149,13 @@ def _case_page(ref: str, status: int = 200, **extra: Any) -> Any:
     state, events = _load(ref)
     now = g.node.now()
     view = case_view(state, today=now.date(), calendar=g.node.calendar, full=True, now=now)
-    timeline = [{"when": _when(_event_time(e)), "who": e.author_staff, "what": describe(e, state)} for e in events]
+    names = {row["login"]: row["display_name"] for row in g.node.store.query("SELECT login, display_name FROM staff")}
+    timeline = [{"when": _when(_event_time(e)), "who": names.get(e.author_staff, e.author_staff),
+                 "what": describe(e, state)} for e in events]
     item = _item_of(state)
+    if item is not None:   # materials in the item's order, not by id
+        order = {m.id: i for i, m in enumerate(item.materials)}
+        view["materials"] = dict(sorted(view["materials"].items(), key=lambda kv: (order.get(kv[0], 999), kv[0])))
     scans = scanner.current()
     return render_template(
         "case.html", case=view, state=state, timeline=timeline, issued=_issued(state.case_id),

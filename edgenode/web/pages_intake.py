@@ -42,9 +42,17 @@ APPLICANT_NAMES = ("applicant_name", "name", "id_number", "applicant_id", "phone
 
 def form_sections(item: Any) -> list[tuple[str, list[dict[str, Any]]]]:
     """The form's fields, the applicant's first (申请人), then the agent's (代办人), then the rest (申请表)."""
-    fields = list(item.form.get("fields", []))
+    labels = {f["name"]: f["label"] for f in item.form.get("fields", [])}
+    fields = []
+    for spec in item.form.get("fields", []):
+        cond = spec.get("required_if")
+        if cond:
+            equals = cond["equals"]
+            shown = "是" if equals is True else "否" if equals is False else equals
+            spec = {**spec, "when": f"当“{labels.get(cond['field'], cond['field'])}”为“{shown}”时必填"}
+        fields.append(spec)
     applicant = [f for f in fields if f["name"] in APPLICANT_NAMES]
-    agent = [f for f in fields if f["name"].startswith("agent") and f not in applicant]
+    agent = [f for f in fields if (f["name"].startswith("agent") or f["name"] == "is_agent") and f not in applicant]
     rest = [f for f in fields if f not in applicant and f not in agent]
     return [(title, group) for title, group in (("申请人", applicant), ("代办人（代为申请时填写）", agent),
                                                 ("申请表", rest)) if group]
@@ -245,7 +253,7 @@ def intake():
     found = (search_items(g.node.store, query, limit=LIST_LIMIT) if query
              else list_items(g.node.store, limit=LIST_LIMIT))
     return render_template("intake_pick.html", query=query, items=found, limit=LIST_LIMIT,
-                           version=current_version(g.node.store))
+                           version=current_version(g.node.store), offers=_scan_offers())
 
 
 def _scan_offers() -> list[Any] | None:
