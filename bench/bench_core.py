@@ -99,6 +99,30 @@ def bench_search_and_intake(catalog: Path, cases: int, queries: int) -> dict:
             "cases_per_s": bare, "cases_with_scans_per_s": with_scans}
 
 
+def intake_rates(cases: int) -> dict:
+    """A fresh station with the sample catalog receives ``cases`` applications (form + e-licence, no scan) through
+    the Python API; cases per second and the p95 of one case, in ms (bench/suite.py's intake row)."""
+    from edgenode.cases.rules import MaterialMarks
+    from edgenode.cases.service import Intake, receive_case
+    from tests.conftest import fill_form, item_named, make_node
+
+    item = item_named("城乡居民基本养老保险参保登记")
+    form, marks = fill_form(item), MaterialMarks(e_licence=frozenset({"sfz"}))
+    with tempfile.TemporaryDirectory() as tmp:
+        node = make_node(Path(tmp) / "n", TickingClock())
+        receive_case(node, Intake(item_code=item["code"], form=form, files={}, marks=marks), staff="b")  # warm-up
+        each = []
+        start = time.perf_counter()
+        for _ in range(cases):
+            t = time.perf_counter()
+            receive_case(node, Intake(item_code=item["code"], form=form, files={}, marks=marks), staff="b")
+            each.append(time.perf_counter() - t)
+        total = time.perf_counter() - start
+        node.close()
+    each.sort()
+    return {"cases": cases, "per_s": cases / total, "p95_ms": each[int(len(each) * 0.95)] * 1000}
+
+
 def bench_help(runs: int) -> list[float]:
     exe = str(Path(sys.executable).with_name("edgenode"))
     times = []
