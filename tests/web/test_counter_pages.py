@@ -250,3 +250,20 @@ def test_scans_open_only_for_the_roles_allowed_and_only_the_cases_own(web):
     assert client.get(url + "/scans/" + other).status_code == 404
     assert client.get(url + "/scans/..%2f..%2fconfig.json").status_code == 404
     assert client.get(url + "/notices/1.pdf").status_code == 404    # no seal here: nothing issued
+
+
+@pytest.mark.parametrize("name, fields, extra, status", [
+    ("社会保障卡临时挂失", {}, {}, "已办结"),                                  # 即办: decided on the spot
+    (ITEM, {}, {"complex": "1"}, "已收件登记（待审查）"),                      # 收件登记 when the clerk says complex
+    ("出生登记（新生儿落户）", {"birth_certificate_number": "Q350123456"}, {},
+     "已代收（待移交）"),                                                    # 帮办代办: received on the applicant's behalf
+])
+def test_the_outcome_follows_the_rules(web, name, fields, extra, status):
+    item = item_named(name)
+    client = web.signed_in("clerk")
+    html = step_form(web, client, item, **fields).get_data(as_text=True)
+    uploads = {f"file_{m['id']}": scan(PDF, f"{m['id']}.pdf") for m in item["materials"] if m.get("required", True)}
+    answer = step_materials(client, item, html, {**uploads, **extra})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[-2000:]
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert f"办理结果：<strong>{status}</strong>" in page
