@@ -21,6 +21,7 @@ from edgenode.web import auth
 from edgenode.web.ui import blueprint
 
 PAGE_SIZE = 30
+ITEM_CHOICES = 200   # more offered items than this: the filter takes an item code instead of a list (page weight)
 SHA = re.compile(r"^[0-9a-f]{64}$")
 MESSAGES = {"received": "收件完成", "corrected": "已记录补正材料", "transferred": "已移交决定机关", "handed_over": "已出件",
             "evaluated": "已记录申请人的评价", "issued": "已出具盖章文书"}
@@ -61,7 +62,8 @@ def cases():
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     filters = {"status": status, "item": item_code, "from": received_from or "", "to": received_to or "", "q": query}
     return render_template("cases.html", rows=rows, total=total, page=page, pages=pages, filters=filters,
-                           statuses=STATUS_FILTER, items=list_items(g.node.store, offered_only=False, limit=2000),
+                           statuses=STATUS_FILTER, items=list_items(g.node.store, limit=ITEM_CHOICES + 1),
+                           item_choices=ITEM_CHOICES,
                            today=g.node.now().date().isoformat())
 
 

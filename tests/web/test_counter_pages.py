@@ -194,6 +194,8 @@ def test_id_numbers_are_masked_in_the_case_list_and_the_list_filters_and_pages(w
     assert masked not in client.get("/cases?from=2026-11-17").get_data(as_text=True)
     case_no = re.search(r'class="case-no">([^<]+)<', case_page).group(1)
     assert case_no in client.get(f"/cases?q={case_no[-6:]}&from=2026-11-16&to=2026-11-16").get_data(as_text=True)
+    assert masked in client.get(f"/cases?item={item['code']}").get_data(as_text=True)
+    assert masked not in client.get(f"/cases?item={item_named('医疗救助')['code']}").get_data(as_text=True)
     assert "没有符合条件的办件" in client.get("/cases?q=nosuchcase").get_data(as_text=True)
     assert client.get("/cases?page=abc").status_code == 200
 
