@@ -200,6 +200,7 @@ def bench_backlog(net, hub, scans, count: int, rate_bits: float | None, rtt: flo
             proxy.cut_connections(*(max(500, int(packet_bytes * f)) for f in cuts))
         peer, session, totals = peers.get(station, net.county_id), Session(), {}
         start, requests, failures = time.perf_counter(), 0, 0
+        hub_cpu, own_cpu = cpu_seconds(hub.proc.pid), time.process_time()
         while True:
             try:
                 with open_transport(station, peer) as transport:
@@ -211,6 +212,7 @@ def bench_backlog(net, hub, scans, count: int, rate_bits: float | None, rtt: flo
                     continue
                 raise
         elapsed = time.perf_counter() - start
+        hub_cpu, own_cpu = cpu_seconds(hub.proc.pid) - hub_cpu, time.process_time() - own_cpu
         wire = proxy.counters.up + proxy.counters.down
     payload = packet_bytes + totals.get("blob_bytes", 0)
     bound = payload / rate if rate else 0.0
@@ -219,7 +221,7 @@ def bench_backlog(net, hub, scans, count: int, rate_bits: float | None, rtt: flo
             "blob_bytes": totals.get("blob_bytes", 0), "seconds": elapsed, "bound": bound, "floor": floor,
             "time_ratio": elapsed / bound if bound else 0.0, "floor_ratio": elapsed / floor if floor else 0.0,
             "wire": wire, "wire_ratio": wire / payload, "requests": requests, "rounds": totals.get("rounds", 0),
-            "cuts": proxy.counters.cuts}
+            "cuts": proxy.counters.cuts, "hub_cpu": hub_cpu, "station_cpu": own_cpu}
 
 
 def main() -> None:
@@ -261,8 +263,8 @@ def main() -> None:
                               f"{b['floor']:.2f} s ({b['floor_ratio']:.2f}x)") if rate else ""
                     print(f"backlog {b['cases']} cases, {b['packets']} packets {b['packet_bytes']:,} B + scans "
                           f"{b['blob_bytes']:,} B, {link}, {label}: {b['seconds']:.2f} s{versus}, wire {b['wire']:,} B "
-                          f"({b['wire_ratio']:.3f}x payload), {b['requests']} requests in {b['rounds']} rounds",
-                          flush=True)
+                          f"({b['wire_ratio']:.3f}x payload), {b['requests']} requests in {b['rounds']} rounds; "
+                          f"CPU: hub {b['hub_cpu']:.2f} s, station and proxy {b['station_cpu']:.2f} s", flush=True)
         finally:
             hub.terminate()
 

@@ -122,6 +122,10 @@ class Store:
     def batch(self) -> Iterator[sqlite_utils.Database]:
         """One write transaction (one commit, one fsync) for many changes, each `write()` within it a
         savepoint. The caller decides what an exception means: raised out of the block, all is rolled back."""
+        if self._batched:
+            with self.write() as db:  # within a batch already: one more savepoint
+                yield db
+            return
         with self.write() as db:
             self._batched = 1
             try:
