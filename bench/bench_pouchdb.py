@@ -147,6 +147,10 @@ def theirs(records: list[dict], runs: int, tmp: Path) -> dict[str, Any]:
                 if out["ok"]:
                     break
             cut = {"attempts": attempts, "wire": proxy.total(), "cuts": proxy.counters.cuts}
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/benchcut", timeout=30) as answer:
+            cut["remote_docs"] = json.loads(answer.read())["doc_count"]  # all there after the cut and the resume?
         version = json.loads((modules / "pouchdb" / "package.json").read_text())["version"]
     finally:
         server.stop()
@@ -302,7 +306,8 @@ def table(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("nothing-changed sync (fresh client)", f"{us['quiet']['requests']} req, {us['quiet']['bytes']:,} B",
          t(lambda m: f"{m['quiet']['requests']} req, {m['quiet']['bytes']:,} B"), "(recorded)"),
         ("waste after one cut (bytes beyond a clean run)", f"{us['cut']['waste']:,} B ({us['cut']['cuts']} cut, {us['cut']['attempts']} attempts)",
-         t(lambda m: f"{m['cut']['waste']:,} B ({m['cut']['cuts']} cut, {m['cut']['attempts']} attempts)"), "(recorded)"),
+         t(lambda m: f"{m['cut']['waste']:,} B ({m['cut']['cuts']} cut, {m['cut']['attempts']} attempts, "
+                           f"{m['cut']['remote_docs']:,} docs arrived)"), "(recorded)"),
     ]
     return rows
 
