@@ -388,7 +388,7 @@ def machine() -> dict[str, str]:
     except OSError:
         load = "unknown"
     return {"CPU": cpu, "cores": str(os.cpu_count()), "RAM": ram, "OS": platform.platform(),
-            "Python": platform.python_version(), "SQLite": sqlite3.sqlite_version, "load at start": load}
+            "Python": platform.python_version(), "SQLite": sqlite3.sqlite_version, "load at start": load}  # 1/5/15 min
 
 
 def mark(met: bool | None) -> str:
@@ -404,6 +404,13 @@ def render(rows: list[Row], facts: dict[str, str], size: Size, started: datetime
              "| row | measure | result | target | met |", "| --- | --- | --- | --- | --- |"]
     for r in rows:
         lines.append(f"| {r.row} | {r.measure} | {r.result} | {r.target} | {mark(r.met)} |")
+    met = [r for r in rows if r.met is True]
+    behind = [r for r in rows if r.met is False]
+    lines += ["", f"Where we stand in this run: {len(met)} targets met, {len(behind)} missed."]
+    if met:
+        lines.append("Met: " + "; ".join(f"{r.measure} ({r.result})" for r in met) + ".")
+    if behind:
+        lines.append("**Behind**: " + "; ".join(f"{r.measure} ({r.result}; target {r.target})" for r in behind) + ".")
     lines += ["", "Method per row:", ""]
     for r in rows:
         if r.method and r.method != "same runs" and r.method != "same run":
@@ -457,8 +464,13 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             rows.append(Row(name, name, f"FAILED: {type(exc).__name__}: {str(exc)[:200]}", met=False))
         print(f"[bench] {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    facts["load at end"] = machine()["load at start"]
     section = render(rows, facts, size, started, time.perf_counter() - clock)
     write_section(args.out, section)
+    saved = ROOT / "bench" / "out" / "suite-last.json"  # gitignored: the rows of the last run, for re-reading
+    saved.parent.mkdir(exist_ok=True)
+    saved.write_text(json.dumps({"machine": facts, "started": started.isoformat(), "quick": size.quick, "runs": size.runs,
+                                 "rows": [asdict(r) for r in rows]}, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.json:
         print(json.dumps({"machine": facts, "rows": [asdict(r) for r in rows]}, ensure_ascii=False, indent=1))
     else:
