@@ -179,10 +179,18 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10000)
     parser.add_argument("--conflicts", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--keep", type=Path, help="build the nodes in this folder and keep them; if it already "
+                                                 "holds them (a previous run), time the pages again without building")
     args = parser.parse_args()
     bench_argon2()
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
-        home, clock = build_station(Path(tmp), args.items, args.cases, args.conflicts)
+        base = args.keep or Path(tmp)
+        if args.keep and (base / "station" / "config.json").exists():
+            home, clock = base / "station", MovableClock(datetime(2026, 11, 20, 9, 0, tzinfo=CHINA_TZ))
+            print(f"station: reusing {home}")
+        else:
+            base.mkdir(parents=True, exist_ok=True)
+            home, clock = build_station(base, args.items, args.cases, args.conflicts)
         pages = bench_pages(home, clock, args.repeat)
         bench_rss(home, pages, args.repeat)
 

@@ -19,7 +19,7 @@ from edgenode.web.ui import blueprint, mask_id
 KIND_NAMES = {"field": "申请表字段", "material": "材料", "decision": "决定", "evaluation": "评价"}
 OUTCOMES = {"approved": "准予", "denied": "不予", "rejected": "不予受理"}
 MESSAGES = {"resolved": "冲突已处理（已记入审计日志）"}
-SHOWN = 100
+SHOWN = 20        # conflicts rendered per page (the total is given); a page of them stays fast to render
 _ID_LIKE = re.compile(r"\d{6,}[\dXx]")   # ID numbers and other long numbers (phone, account): first 6 and last 4
 
 
@@ -72,23 +72,57 @@ def _label(node: Any, case_id: str, kind: str, field: str, forms: dict[tuple[str
     return forms[key].get(field, field)
 
 
-def _open_conflicts(node: Any) -> list[dict[str, Any]]:
-    from edgenode.cases.edits import list_conflicts
+# Open conflicts per case, kept between requests: {(node home, case id): ((events, newest id), conflicts shown)}.
+# Events are only ever added, so a case whose event count is unchanged has the same conflicts; a case with a
+# new event (an edit, a resolution, a packet) is folded again. Bounded: cleared when it grows past _CACHE_MAX.
+_CACHE: dict[tuple[str, str], tuple[tuple[int, str], list[dict[str, Any]]]] = {}
+_CACHE_MAX = 5000
 
-    found = list_conflicts(node)
-    forms: dict[tuple[str, int], dict[str, str]] = {}
-    for c in found:
+
+def _decorated(node: Any, case_id: str, forms: dict[tuple[str, int], dict[str, str]]) -> list[dict[str, Any]]:
+    from edgenode.cases.fold import fold
+    from edgenode.cases.service import load_events
+
+    state = fold(load_events(node, case_id))
+    found = []
+    for conflict in state.open_conflicts:
+        c = {"case_id": state.case_id, "case_no": state.case_no, "item": state.item.get("name"), **conflict}
         c["label"] = _label(node, c["case_id"], c["kind"], c["field"], forms)
         c["choosable"] = c["kind"] == "field" or c["kind"] == "material"
-        for v in c["values"]:
-            v["shown"] = shown_value(c["kind"], v["value"])
-            v["winner"] = v["event"] == c.get("winner")
-            v["written"] = hlc_time(v["hlc"])
+        c["values"] = [{**v, "shown": shown_value(c["kind"], v["value"]), "winner": v["event"] == c.get("winner"),
+                        "written": hlc_time(v["hlc"])} for v in c["values"]]
+        found.append(c)
     return found
 
 
+def open_conflicts(node: Any) -> list[dict[str, Any]]:
+    """Every open conflict, as `edgenode.cases.edits.list_conflicts` finds them (same candidates, same order),
+    each case folded only when it has gained events since the last page view."""
+    from edgenode.cases.edits import contested_cases_query
+
+    ids = [r["case_id"] for r in node.store.query(*contested_cases_query())]
+    counts: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        counts.update((r["case_id"], (r["n"], r["newest"])) for r in node.store.query(
+            f"SELECT case_id, count(*) AS n, max(id) AS newest FROM events WHERE case_id IN ({', '.join('?' for _ in chunk)}) "
+            "GROUP BY case_id", tuple(chunk)))
+    if len(_CACHE) > _CACHE_MAX:
+        _CACHE.clear()
+    forms: dict[tuple[str, int], dict[str, str]] = {}
+    found = []
+    for case_id in ids:
+        key = (str(node.home), case_id)
+        held = _CACHE.get(key)
+        if held is None or held[0] != counts.get(case_id):
+            held = (counts.get(case_id, (0, "")), _decorated(node, case_id, forms))
+            _CACHE[key] = held
+        found.extend(held[1])
+    return sorted(found, key=lambda c: (c["case_no"], c["field"], c["values"][0]["hlc"]))
+
+
 def _page(status: int = 200, **extra: Any):
-    found = _open_conflicts(g.node)
+    found = open_conflicts(g.node)
     return render_template("conflicts.html", conflicts=found[:SHOWN], total=len(found), kind_names=KIND_NAMES,
                            message=MESSAGES.get(request.args.get("msg", "")), **extra), status
 

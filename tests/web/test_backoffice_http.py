@@ -370,3 +370,21 @@ def test_the_county_decides_a_case_that_arrived_deny_needs_a_reason(county, pair
     assert audit(county, "case.decide") == [login_of("county_admin")]
     assert pair.case_no not in text(admin.get("/decide"))
     assert county.signed_in("clerk").get("/decide").status_code == 403
+
+
+def test_the_conflicts_page_lists_what_list_conflicts_lists_before_and_after_new_events(station, pair, tmp_path):
+    from edgenode.cases.edits import list_conflicts, resolve_conflict
+    from edgenode.web.pages_conflicts import open_conflicts
+
+    def same(node) -> None:
+        mine = [(c["case_id"], c["field"], [v["event"] for v in c["values"]]) for c in open_conflicts(node)]
+        theirs = [(c["case_id"], c["field"], [v["event"] for v in c["values"]]) for c in list_conflicts(node)]
+        assert mine == theirs
+
+    with station.node() as node:
+        same(node)
+        same(node)                       # from the kept folds
+        assert len(open_conflicts(node)) == 1
+        resolve_conflict(node, pair.case_no, "phone", "13805919999", "站点管理员")
+        same(node)                       # the case gained an event: folded again
+        assert open_conflicts(node) == []
