@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgenode.cases.service import load_events
+from edgenode.cases.service import load_events_of
 from edgenode.cases.fold import fold
 from edgenode.cases.view import case_view
 
@@ -51,6 +51,6 @@ def search_cases(node: Any, *, status: str | None = None, item_code: str | None 
     total = node.store.query_one(f"SELECT count(*) AS n FROM cases {where}", tuple(params))["n"]
     rows = node.store.query(f"SELECT id FROM cases {where} ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?",
                             (*params, limit, max(0, offset)))
-    calendar = node.calendar
-    return [case_view(fold(load_events(node, row["id"])), today=node.now().date(), calendar=calendar, full=False)
-            for row in rows], total
+    calendar, today = node.calendar, node.now().date()
+    events = load_events_of(node, [row["id"] for row in rows])
+    return [case_view(fold(events[row["id"]]), today=today, calendar=calendar, full=False) for row in rows], total

@@ -40,11 +40,27 @@ class Intake:
 
 
 # -- reading ------------------------------------------------------------------------------------------
+def _event_of(r: Any) -> Event:
+    return Event(id=r["id"], case_id=r["case_id"], type=r["type"], hlc=r["hlc"], author_node=r["author_node"],
+                 author_staff=r["author_staff"], causal_base=tuple(json.loads(r["causal_base"])),
+                 payload=json.loads(r["payload"]), version=r["version"])
+
+
 def load_events(node: Any, case_id: str) -> list[Event]:
     rows = node.store.query("SELECT * FROM events WHERE case_id = ? ORDER BY hlc, id", (case_id,))
-    return [Event(id=r["id"], case_id=r["case_id"], type=r["type"], hlc=r["hlc"], author_node=r["author_node"],
-                  author_staff=r["author_staff"], causal_base=tuple(json.loads(r["causal_base"])),
-                  payload=json.loads(r["payload"]), version=r["version"]) for r in rows]
+    return [_event_of(r) for r in rows]
+
+
+def load_events_of(node: Any, case_ids: list[str]) -> dict[str, list[Event]]:
+    """The events of several cases in one query (a list page), each case's in (hlc, id) order."""
+    found: dict[str, list[Event]] = {case_id: [] for case_id in case_ids}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for r in node.store.query(f"SELECT * FROM events WHERE case_id IN ({marks}) ORDER BY case_id, hlc, id",
+                                  tuple(chunk)):
+            found[r["case_id"]].append(_event_of(r))
+    return found
 
 
 def find_case_id(node: Any, ref: str) -> str:
