@@ -20,7 +20,7 @@ from edgenode.web import auth
 from edgenode.web.ui import blueprint
 
 UPLOADS = "web-uploads"
-SHOWN_DECISIONS = 50
+SHOWN_DECISIONS = 30     # cases folded and shown on 待决定 (earliest deadline first; the total is given)
 MAX_ENROL_REQUEST = 256 * 1024
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ENROLMENT_ID = re.compile(r"[0-9A-Za-z_-]{8,80}")
