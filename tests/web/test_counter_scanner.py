@@ -145,6 +145,21 @@ def sealed_web(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_a_received_case_prints_its_sealed_notice_which_verifies_and_a_tampered_file_is_refused(sealed_web):
+    # In a thread of its own, as under `edgenode serve`: in this pytest process the browser tests' Playwright
+    # may hold an event loop in the main thread, and sealing (pyHanko) runs its own loop.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def in_thread() -> None:
+        try:
+            _print_and_tamper(sealed_web)
+        finally:
+            sealed_web.app.extensions["edgenode"].pool.close_current()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(in_thread).result()
+
+
+def _print_and_tamper(sealed_web) -> None:
     item = item_named(ITEM)
     client = sealed_web.signed_in("clerk")
     html = step_form(sealed_web, client, item).get_data(as_text=True)
