@@ -188,3 +188,10 @@ def test_a_clerk_records_the_applicants_evaluation_once_and_the_case_page_fits_1
     overflow = small_page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, "the case list scrolls sideways at 1024x768"
     shot(small_page, "case-list-1024")
+    item = start_intake(small_page, counter.url, DIBAO, shot)
+    fill(small_page, item, fill_form(item))
+    shot(small_page, "form-1024")
+    small_page.get_by_role("button", name="下一步：材料").click()
+    overflow = small_page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, "the materials step scrolls sideways at 1024x768"
+    shot(small_page, "materials-1024")
