@@ -103,6 +103,8 @@ node = Node.open(Path({home!r}), FixedClock(datetime.fromisoformat({now!r})))
 packets = [Path(p).read_bytes() for p in json.loads({files!r})]
 print("ready", flush=True)
 for at in range(0, len(packets), {batch}):
+    if sys.stdin.readline().strip() != "go":  # one batch per "go": the test decides how far it may get
+        sys.exit(0)
     engine.accept_batch(node, packets[at:at + {batch}])
     print("batch", at, flush=True)
 print("all", flush=True)
@@ -141,21 +143,29 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(net, scans, tmp_
     script = WORKER.format(root=str(ROOT), home=str(home), now=now.isoformat(), files=json.dumps(files), batch=10)
     rnd = random.Random(11)
     held = [0]
-    for _ in range(8):
-        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for round_ in range(5):  # at most 50 of the 60 packets before the final run
+        proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
         assert proc.stdout.readline().strip() == b"ready", proc.stderr.read()
-        # the batches it took before come back as duplicates (quick); let it apply 0 or 1 new batch, then kill
-        # it some moment later: in the middle of a batch, or of its commit, or just after
-        for _ in range(held[-1] // 10 + rnd.randrange(0, 2)):
-            if proc.stdout.readline().strip() == b"all":
-                break
-        time.sleep(rnd.uniform(0.0, 0.15))
+        # the batches it took before come back as duplicates; then it may take exactly one new batch and is
+        # killed: on even rounds just after that batch reported, on odd rounds some moment into it (in the
+        # middle of the batch, of its commit, or just after)
+        for _ in range(held[-1] // 10 + 1):
+            proc.stdin.write(b"go\n")
+            proc.stdin.flush()
+        if round_ % 2 == 0:
+            for _ in range(held[-1] // 10 + 1):
+                assert proc.stdout.readline().startswith(b"batch"), proc.stderr.read()
+        else:
+            time.sleep(rnd.uniform(0.0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         held.append(_consistent(home, now, station_events))
-        assert held[-1] % 10 == 0 and held[-1] >= held[-2], held  # whole batches only, never undone
-    assert any(0 < n < len(packets) for n in held), held
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=600)
+        assert held[-1] in (held[-2], held[-2] + 10), held  # whole batches only, never undone, never more than it was let take
+        if round_ % 2 == 0:
+            assert held[-1] == held[-2] + 10, held
+    assert 0 < held[-1] < len(packets), held
+    done = subprocess.run([sys.executable, "-c", script], input=b"go\n" * 6, capture_output=True, timeout=600)
     assert done.returncode == 0 and done.stdout.strip().endswith(b"all"), done.stderr.decode()
     assert _consistent(home, now, station_events) == len(packets)
     from edgenode.node import Node
