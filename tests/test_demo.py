@@ -31,6 +31,9 @@ def test_five_nodes_end_in_the_same_state(tmp_path):
     assert len(result["notices"]) >= 6 and all(n["valid"] for n in result["notices"])
     assert all(nodes[k]["packets"] > 0 for k in ("A站", "B站", "上门终端", "县级平台"))
     assert all((keep / node / "node.db").is_file() for node in ("county", "province", "station-a", "station-b", "field"))
+    accounts = subprocess.run([*edgenode_command(), "--home", str(keep / "station-a"), "staff", "list", "--json"],
+                              capture_output=True, timeout=60)
+    assert {a["login"] for a in json.loads(accounts.stdout)["staff"]} >= {"lin", "admin"}   # to look around the UI
     # run again into the same folder: it starts afresh (prepare_keep empties only a folder a demo left)
     prepare_keep(keep)
     assert sorted(p.name for p in keep.iterdir()) == [MARKER]

@@ -22,14 +22,16 @@ def demo(keep: str | None, as_json: bool) -> None:
     例：edgenode demo
         edgenode demo --keep ./demo-nodes --json
     """
-    from edgenode.demo.scenario import run_demo
+    from edgenode.demo.scenario import DEMO_PASSWORD, run_demo
 
     result = run_demo(Path(keep) if keep else None, (lambda _text: None) if as_json else click.echo)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
     elif keep:
-        click.echo(f"\n节点保留在 {result['root']}。打开A站的网页界面：edgenode --home {result['root']}/station-a serve，"
-                   "然后在浏览器中打开显示的地址")
+        click.echo(f"\n节点保留在 {result['root']}。打开A站的网页界面：\n"
+                   f"  edgenode --home {result['root']}/station-a serve\n"
+                   f"然后在浏览器中打开显示的地址，以 lin（代办员）或 admin（管理员）登录，密码 {DEMO_PASSWORD}；"
+                   f"县级平台：edgenode --home {result['root']}/county serve，账号 county")
     else:
         click.echo("\n演示节点已清理。要保留节点并打开站点网页界面查看：edgenode demo --keep ./demo-nodes")
     if not result["ok"]:

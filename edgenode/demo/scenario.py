@@ -26,6 +26,9 @@ from edgenode.demo import samples
 from edgenode.demo.nodes import DemoError, DemoNode, demo_env
 
 CLERK, CUSTODIAN, ADMIN, COUNTY_ADMIN = "代办员", "印章管理员", "管理员", "县级管理员"
+DEMO_PASSWORD = "Demo-2026-edgenode"   # the demo's accounts only; printed at the end for a look around
+ACCOUNTS = {"A站": [("lin", "林晓燕", "clerk"), ("admin", "张管理", "admin")],
+            "县级平台": [("county", "陈县管", "county_admin")]}
 
 
 class Demo:
@@ -118,6 +121,11 @@ class Demo:
                      "--phone", "0591-26801234", staff=ADMIN)
             node.node_id = node.run("sync", "status", staff=ADMIN)["node_id"]
             self.note(f"{node.key}：{node.name}（{node.node_id}）")
+        for key, accounts in ACCOUNTS.items():
+            for login, name, role in accounts:
+                self.nodes[key].run("staff", "add", login, "--name", name, "--role", role, "--password-stdin",
+                                    staff=ADMIN, stdin=f"{DEMO_PASSWORD}\n".encode())
+        self.note(f"网页界面账号（演示密码 {DEMO_PASSWORD}）：A站 lin（代办员）、admin（管理员）；县级平台 county（县级管理员）")
         self.step("县级平台建立本县CA，以文件（U盘）为两个站点和上门服务终端签发节点证书和电子印章")
         self.county.run("ca", "init", "--county-name", "罗源县", staff=COUNTY_ADMIN)
         fingerprint = self.county.run("ca", "show", staff=COUNTY_ADMIN)["fingerprint"]
