@@ -7,10 +7,11 @@ says there is any, then (once no packets are left) the scans the hub lacks, chun
 the hub's confirmed chunk (`blob_sync.upload`; never to the province). A round with nothing new is that one
 hello: whether any scan is due is known locally.
 
-Between rounds the thread waits `interval` seconds (or until `nudge()`); after a failed attempt it waits
-an exponential backoff with full jitter, capped at a few minutes. A successful hello resets the backoff,
-so when the link returns everything pending goes at once. While the link is down the loop is quiet: one
-log line when it goes down, one when it comes back.
+Between rounds the thread waits `interval` seconds, or until `nudge()`: the web UI wakes the loop running for
+its node (`nudge_running(home)`) after it wrote new work, such as a case received or an evaluation. After a
+failed attempt it waits an exponential backoff with full jitter, capped at a few minutes. A successful hello
+resets the backoff, so when the link returns everything pending goes at once. While the link is down the loop
+is quiet: one log line when it goes down, one when it comes back.
 """
 
 from __future__ import annotations
@@ -237,9 +238,9 @@ class UpstreamWorker(threading.Thread):
         node = Node.open(self.loop.home, self.loop.clock)
         try:
             while not self.loop.stopping.is_set():
+                self.wake.clear()   # before the round: a nudge during it means one more round at once
                 delay = self._round(node)
                 self.wake.wait(delay)
-                self.wake.clear()
         finally:
             self._drop_transport()
             node.close()
@@ -300,6 +301,19 @@ class UpstreamWorker(threading.Thread):
         self.state.last_contact = theirs.get("time")
 
 
+_RUNNING: dict[Path, "SyncLoop"] = {}   # node home -> the loop started for it in this process
+_RUNNING_LOCK = threading.Lock()
+
+
+def nudge_running(home: str | Path) -> None:
+    """New local work at `home`: wake the sync loop running for it in this process, if any (none under
+    `edgenode serve --no-sync`, in the CLI or in tests without a loop)."""
+    with _RUNNING_LOCK:
+        loop = _RUNNING.get(Path(home).resolve())
+    if loop is not None:
+        loop.nudge()
+
+
 class SyncLoop:
     """Background sync with every upstream that has a URL (rescanned every `rescan` seconds)."""
 
@@ -316,6 +330,8 @@ class SyncLoop:
         self._supervisor: threading.Thread | None = None
 
     def start(self) -> None:
+        with _RUNNING_LOCK:
+            _RUNNING[self.home.resolve()] = self
         self._supervisor = threading.Thread(target=self._supervise, name="sync-supervisor", daemon=True)
         self._supervisor.start()
 
@@ -345,6 +361,9 @@ class SyncLoop:
 
     def request_stop(self) -> None:
         """Ask every thread to stop after its current request (does not wait)."""
+        with _RUNNING_LOCK:
+            if _RUNNING.get(self.home.resolve()) is self:
+                del _RUNNING[self.home.resolve()]
         self.stopping.set()
         self.nudge()
 

@@ -88,6 +88,14 @@ def state() -> AppState:
     return current_app.extensions["edgenode"]
 
 
+def new_work() -> None:
+    """A page wrote work for the upstream (a case received, an evaluation, ...): wake the sync loop running for
+    this node in this process (`edgenode serve`), so it leaves now rather than at the next interval."""
+    from edgenode.replication.loop import nudge_running
+
+    nudge_running(state().pool.home)
+
+
 def routes(app: Flask) -> set[tuple[str, str]]:
     """(method, path) of every API route we serve (for the OpenAPI check); Flask's static route and the
     staff UI's HTML pages (endpoints `ui.*`, checked by tests/web instead) aside."""

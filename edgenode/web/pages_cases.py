@@ -201,6 +201,9 @@ def _refused(ref: str, exc: Any, **extra: Any) -> Any:
 
 
 def _done(state: Any, msg: str, result: dict[str, Any] | None = None) -> Any:
+    from edgenode.web.app import new_work
+
+    new_work()
     args = {"msg": msg}
     if result and result.get("notice_error"):
         args["seal"] = result["notice_error"]["code"]

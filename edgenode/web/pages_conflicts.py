@@ -152,6 +152,7 @@ def _choice_value(conflict: dict[str, Any], event_id: str) -> Any:
 def conflict_resolve(case_id: str):
     from edgenode.cases.edits import resolve_conflict
     from edgenode.cases.service import load_case
+    from edgenode.web.app import new_work
 
     node = g.node
     field = request.form.get("field", "")[:200]
@@ -166,4 +167,5 @@ def conflict_resolve(case_id: str):
         resolve_conflict(node, state.case_id, field, _choice_value(conflict, event_id), g.staff["login"])
     except auth.PageError as exc:
         return _page(exc.status, error=exc.message, error_code=exc.code, hint=exc.hint)
+    new_work()
     return redirect("/conflicts?msg=resolved", code=303)

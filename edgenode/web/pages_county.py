@@ -246,6 +246,7 @@ def decide_case(case_id: str):
     from edgenode.cases.followup import decide_case as decide_it
     from edgenode.cases.issuing import issue_after_step
     from edgenode.errors import EdgeNodeError
+    from edgenode.web.app import new_work
 
     op = request.form.get("op", "")
     reason = request.form.get("reason", "").strip()[:500] or None
@@ -258,6 +259,7 @@ def decide_case(case_id: str):
     except EdgeNodeError as exc:
         return _decide_page(400, error=exc.message, error_code=exc.code, hint=exc.hint)
     issued = issue_after_step(g.node, state, staff=g.staff["login"])
+    new_work()
     if issued["notice_error"]:
         return _decide_page(200, message=f"已作出决定（{state.case_no}）；决定书暂未盖章："
                                          f"{issued['notice_error']['message']}")

@@ -312,6 +312,7 @@ def _receive(item: Any, values: dict[str, Any], confirmed: list[str]) -> Any:
     from edgenode.cases.issuing import issue_after_step
     from edgenode.cases.service import Intake, receive_case
     from edgenode.errors import CaseError
+    from edgenode.web.app import new_work
 
     complex_ = request.form.get("complex") == "1"
     entry = read_materials(item)
@@ -334,6 +335,7 @@ def _receive(item: Any, values: dict[str, Any], confirmed: list[str]) -> Any:
                                general=list(exc.errors or []), status=400, error=exc.message, error_code=exc.code)
     _after_receipt(entry)
     result = issue_after_step(g.node, state, staff=g.staff["login"])
+    new_work()
     args = {"msg": "received"}
     if result["notice_error"]:
         args["seal"] = result["notice_error"]["code"]

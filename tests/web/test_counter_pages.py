@@ -269,3 +269,47 @@ def test_the_outcome_follows_the_rules(web, name, fields, extra, status):
     assert answer.status_code == 303, answer.get_data(as_text=True)[-2000:]
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert f"办理结果：<strong>{status}</strong>" in page
+
+
+def _county_events(home: Path, case_id: str) -> list[str]:
+    from edgenode.node import Node
+    from tests.web.backoffice import clock
+
+    with Node.open(home, clock()) as county:
+        return [r["type"] for r in county.store.query("SELECT type FROM events WHERE case_id = ?", (case_id,))]
+
+
+def test_a_case_received_and_an_evaluation_recorded_wake_the_running_sync_loop(tmp_path, monkeypatch):
+    """The loop waits an hour between rounds here: only the pages' nudge can make the new work leave."""
+    from edgenode.replication.loop import SyncLoop
+    from edgenode.replication.peers import set_url
+    from tests.http.realnet import NodeProcess, wait_for
+    from tests.web.backoffice import build
+    from tests.web.conftest import _web
+
+    monkeypatch.setenv("EDGENODE_RUNTIME_DIR", str(tmp_path / "run"))
+    pair = build(tmp_path, pending=False)
+    county = NodeProcess(pair.county, tmp_path / "logs", "--no-sync").ready()
+    web = _web(pair.station)
+    loop = SyncLoop(pair.station, web.clock, interval=3600)
+    try:
+        with web.node() as node:
+            set_url(node, pair.county_id, county.url, staff="test")
+        loop.start()
+        wait_for(lambda: bool(loop.states()) and loop.states()[0].up is True, "the first round with the county")
+        item = item_named(ITEM)
+        client = web.signed_in("clerk")
+        html = step_form(web, client, item).get_data(as_text=True)
+        answer = step_materials(client, item, html, {"file_sfz": scan(PDF, "a.pdf"), "file_cbdjb": scan(PNG, "b.png")})
+        url = answer.headers["Location"].split("?")[0]
+        case_id = url.rsplit("/", 1)[1]
+        wait_for(lambda: "CaseAccepted" in _county_events(pair.county, case_id), "the new case at the county")
+        page = client.get(url).get_data(as_text=True)
+        answer = client.post(url + "/evaluate", data={"csrf_token": csrf_of(page), "level": "满意", "channel": "扫码"})
+        assert answer.status_code == 303
+        wait_for(lambda: "EvaluationGiven" in _county_events(pair.county, case_id), "the evaluation at the county")
+        assert loop.states()[0].failures == 0
+    finally:
+        loop.stop()
+        web.app.extensions["edgenode"].pool.close_current()
+        assert county.terminate() == 0, county.stderr()[-2000:]
