@@ -503,3 +503,12 @@ def _cases_by_received(db: sqlite_utils.Database) -> None:
     """The 办件 list pages newest first and filters by the day received: from an index on received_at instead
     of sorting every case for each page (10,000 cases: a far page or a date range read the whole table)."""
     _run(db, ["CREATE INDEX cases_by_received ON cases(received_at, id)"])
+
+
+@migrations(name="0009_cases_by_due")
+def _cases_by_due(db: sqlite_utils.Database) -> None:
+    """首页's deadlines: open cases by their next date (the notice deadline while registered, else the completion
+    deadline), from a partial index on that expression instead of reading and sorting every open case (10,000
+    cases: 33 ms a page). Queries must use the same expression (edgenode/web/pages_home.py DUE_KEY)."""
+    _run(db, ["CREATE INDEX cases_by_due ON cases(COALESCE(CASE WHEN status = 'registered' THEN notice_due END, "
+              "deadline), received_at) WHERE status IN ('registered', 'accepted')"])

@@ -231,6 +231,14 @@ def test_a_conflict_shows_both_values_masked_and_is_resolved_by_choosing_one(sta
     assert answer.status_code == 400 and "WEB_092" in text(answer)
 
 
+def test_home_names_an_open_conflict_by_its_case_and_the_form_label(station, pair):
+    from tests.conftest import item_named
+
+    label = next(f["label"] for f in item_named(MEDIATION)["form"]["fields"] if f["name"] == "phone")
+    card = text(station.signed_in("clerk").get("/")).split("待处理冲突", 1)[1].split("</section>", 1)[0]
+    assert "<strong>1</strong>" in card and pair.case_no in card and label in card and "phone" not in card
+
+
 def test_conflict_values_that_look_like_id_numbers_are_masked():
     from edgenode.web.pages_conflicts import shown_value
 

@@ -35,6 +35,18 @@ def test_home_lists_todays_cases_and_deadlines_with_id_numbers_masked(web, scans
     assert "已超期 2 个工作日" in page and "今天收件（0）" in page and full not in page
 
 
+def test_home_shows_the_earliest_deadlines_first_and_says_how_many_are_due(web, scans):
+    first = [_receive(web, scans) for _ in range(30)]                  # Monday: due Tuesday 11-17
+    web.clock.at += timedelta(days=1)
+    later = _receive(web, scans)                                        # Tuesday: due Wednesday 11-18
+    web.clock.at += timedelta(days=1)
+    page = web.signed_in("clerk").get("/").get_data(as_text=True)      # Wednesday
+    deadlines = page.split("<h2>今天收件", 1)[0]
+    assert "3 个工作日内到期：31 件" in deadlines and "只列出最早到期的 30 件" in deadlines
+    assert all(case_no in deadlines for case_no in first) and later not in deadlines
+    assert deadlines.count("已超期 1 个工作日") == 30
+
+
 def test_home_shows_sync_and_conflicts(web):
     page = web.signed_in("reviewer").get("/").get_data(as_text=True)
     assert "待发送数据包" in page and "待处理冲突" in page and "未设置上级节点" in page
