@@ -207,7 +207,7 @@ def test_an_evaluation_is_recorded_once_then_the_form_is_gone(web):
     answer = step_materials(client, item, html, {"file_sfz": scan(PDF, "a.pdf"), "file_cbdjb": scan(PDF, "b.pdf")})
     url = answer.headers["Location"].split("?")[0]
     page = client.get(url).get_data(as_text=True)
-    assert "记录评价" in page
+    assert "记录评价" in page and "请申请人本人评价" in page and "不得代为评价；提交后不可修改" in page
     answer = client.post(url + "/evaluate", data={"csrf_token": csrf_of(page), "level": "满意", "channel": "现场评价器"})
     assert answer.status_code == 303
     page = client.get(url).get_data(as_text=True)
