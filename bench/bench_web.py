@@ -13,7 +13,8 @@
 4. The same home served by `edgenode serve --no-sync`: median time per page over real HTTP (httpx on
    127.0.0.1, keep-alive), and VmRSS of the process after the pages were requested ``--repeat`` times each.
 
-Wall-clock figures on a shared machine vary; run it a few times. Not a test: tests never time anything.
+Wall-clock figures on a shared machine vary (the load average is printed at the start and the end); run it a few
+times. Not a test: tests never time anything.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build the nodes in this folder and keep them; if it already "
                                                  "holds them (a previous run), time the pages again without building")
     args = parser.parse_args()
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     bench_argon2()
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         base = args.keep or Path(tmp)
@@ -193,6 +195,7 @@ def main() -> None:
             home, clock = build_station(base, args.items, args.cases, args.conflicts)
         pages = bench_pages(home, clock, args.repeat)
         bench_rss(home, pages, args.repeat)
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
