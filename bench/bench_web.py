@@ -8,8 +8,9 @@
    receipts, so the home page has deadlines), ``--conflicts`` of them edited at both the station and the
    county while apart (open conflicts on the 冲突 page).
 3. Median server time of ``--repeat`` requests per page through the WSGI app in-process (Flask test client:
-   routing, session check, queries, templates; no network), and each page's size in bytes: 首页, 事项 list,
-   search and guide, 办件 list and a case page, 收件, 同步, 冲突, 印章, 人员 (the pages that exist).
+   routing, session check, queries, templates; no network), each page's size in bytes, and the time of its
+   first request (首页 and 冲突 keep folded cases between requests, edgenode/web/kept.py: the first folds them):
+   首页, 事项 list, search and guide, 办件 list and a case page, 收件, 同步, 冲突, 印章, 人员 (the pages that exist).
 4. The same home served by `edgenode serve --no-sync`: median time per page over real HTTP (httpx on
    127.0.0.1, keep-alive), and VmRSS of the process after the pages were requested ``--repeat`` times each.
 
@@ -136,10 +137,12 @@ def bench_pages(home: Path, clock: MovableClock, repeat: int) -> list[str]:
     pages = _pages(client, lambda path: client.get(path).get_data(as_text=True))
     print("in-process (Flask test client):")
     for path in pages:
+        start = time.perf_counter()
         answer = client.get(path)
+        first = (time.perf_counter() - start) * 1000
         assert answer.status_code == 200, (path, answer.status_code)
         ms = median_ms(lambda: client.get(path), repeat)
-        print(f"  page {path[:40]:<40} median {ms:7.1f} ms  {len(answer.data):>7} bytes")
+        print(f"  page {path[:40]:<40} median {ms:7.1f} ms  {len(answer.data):>7} bytes  first {first:7.1f} ms")
     app.extensions["edgenode"].pool.close_current()
     return pages
 

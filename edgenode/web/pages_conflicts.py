@@ -72,7 +72,8 @@ def _label(node: Any, case_id: str, kind: str, field: str, forms: dict[tuple[str
     return forms[key].get(field, field)
 
 
-# Open conflicts per case, kept between requests: {(node home, case id): ((events, newest id), conflicts shown)}.
+# Open conflicts per case, kept between requests: {(node home, case id): (event marks, conflicts shown)}, marks
+# from edgenode.web.kept.event_marks (the event count and newest id).
 # Events are only ever added, so a case whose event count is unchanged has the same conflicts; a case with a
 # new event (an edit, a resolution, a packet) is folded again. Bounded: cleared when it grows past _CACHE_MAX.
 _CACHE: dict[tuple[str, str], tuple[tuple[int, str], list[dict[str, Any]]]] = {}
@@ -99,14 +100,10 @@ def open_conflicts(node: Any) -> list[dict[str, Any]]:
     """Every open conflict, as `edgenode.cases.edits.list_conflicts` finds them (same candidates, same order),
     each case folded only when it has gained events since the last page view."""
     from edgenode.cases.edits import contested_cases_query
+    from edgenode.web.kept import event_marks
 
     ids = [r["case_id"] for r in node.store.query(*contested_cases_query())]
-    counts: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        counts.update((r["case_id"], (r["n"], r["newest"])) for r in node.store.query(
-            f"SELECT case_id, count(*) AS n, max(id) AS newest FROM events WHERE case_id IN ({', '.join('?' for _ in chunk)}) "
-            "GROUP BY case_id", tuple(chunk)))
+    counts = event_marks(node, ids)
     if len(_CACHE) > _CACHE_MAX:
         _CACHE.clear()
     forms: dict[tuple[str, int], dict[str, str]] = {}

@@ -1,7 +1,8 @@
 """首页: today's cases, deadlines due or overdue (working days), pending sync and link state, conflicts.
 
-The case projection (`cases` table) picks the candidates with an index-friendly query; only those are
-folded into today's view (edgenode.cases.view), so the page costs the same with 10,000 cases on file.
+The case projection (`cases` table) picks the candidates from indexes; only those are folded into today's view
+(edgenode.cases.view), and kept folded while they gain no events (edgenode.web.kept), so the page costs the
+same with 10,000 cases on file.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ DUE_KEY = "COALESCE(CASE WHEN status = 'registered' THEN notice_due END, deadlin
 
 
 def _views(node: Any, case_ids: list[str], today: date, calendar: Any) -> list[dict[str, Any]]:
-    """Today's view of each case (edgenode.cases.view), their events read in one query."""
-    from edgenode.cases.fold import fold
-    from edgenode.cases.service import load_events_of
+    """Today's view of each case (edgenode.cases.view), folded again only if it gained events (edgenode.web.kept)."""
     from edgenode.cases.view import case_view
+    from edgenode.web.kept import case_states
 
-    events = load_events_of(node, case_ids)
-    return [case_view(fold(events[case_id]), today=today, calendar=calendar, full=False) for case_id in case_ids]
+    states = case_states(node, case_ids)
+    return [case_view(states[case_id], today=today, calendar=calendar, full=False) for case_id in case_ids]
 
 
 def _deadlines(node: Any, today: date, calendar: Any) -> tuple[list[dict[str, Any]], int]:

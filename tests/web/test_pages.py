@@ -47,6 +47,26 @@ def test_home_shows_the_earliest_deadlines_first_and_says_how_many_are_due(web, 
     assert deadlines.count("已超期 1 个工作日") == 30
 
 
+def test_home_shows_a_case_as_it_is_now_once_it_gained_events(web, scans):
+    from edgenode.cases.followup import correct_case
+    from edgenode.cases.rules import MaterialMarks
+
+    item = item_named(PENSION_REG)
+    with web.node() as node:
+        state = receive_case(node, Intake(item_code=item["code"], form=fill_form(item), files={"sfz": scans["pdf"]}),
+                             staff="clerk")
+    clerk = web.signed_in("clerk")
+
+    def todays_row() -> str:
+        page = clerk.get("/").get_data(as_text=True)
+        return page.split("<h2>今天收件", 1)[1].split(state.case_no, 1)[1].split("</tr>", 1)[0]
+
+    assert "已一次性告知" in todays_row() and "已一次性告知" in todays_row()    # the second from the kept fold
+    with web.node() as node:
+        correct_case(node, state.case_id, files={"cbdjb": scans["png"]}, marks=MaterialMarks(), staff="clerk")
+    assert "已受理" in todays_row()
+
+
 def test_home_shows_sync_and_conflicts(web):
     page = web.signed_in("reviewer").get("/").get_data(as_text=True)
     assert "待发送数据包" in page and "待处理冲突" in page and "未设置上级节点" in page
