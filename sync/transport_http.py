@@ -33,6 +33,7 @@ import json
 import random
 import socket
 import struct
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -192,8 +193,13 @@ def mapped_errors(url: str, what: str) -> Iterator[None]:
                          **ctx) from None
 
 
+MAX_CONNECTIONS = 4   # the sync calls use one; scan chunks up to four at once (blob_sync.LANES)
+
+
 class HttpTransport:
-    """One kept-open connection to one upstream node. Each call is one request; each raises only LinkError."""
+    """Kept-open connections to one upstream node: one for the sync calls, up to `MAX_CONNECTIONS` while scan
+    chunks are in flight (edgenode.replication.blob_sync.LANES). Each call is one request; each raises only
+    LinkError. Thread-safe."""
 
     def __init__(self, base_url: str, *, node_id: str, keys: NodeKeys, upstream_id: str,
                  upstream_signing_public: bytes, timeout: httpx.Timeout | float | None = None,
@@ -202,7 +208,8 @@ class HttpTransport:
         self.node_id, self.upstream_id = node_id, upstream_id
         self._keys, self._upstream_key = keys, bytes(upstream_signing_public)
         self.bytes_sent = self.bytes_received = self.requests = 0
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
+        self._count_lock = threading.Lock()
         with mapped_errors(self.base_url, "open"):
             if transport is None:  # no Nagle: a request's last segment must not wait for a delayed ACK (40 ms)
                 transport = httpx.HTTPTransport(limits=limits, trust_env=False, socket_options=_SOCKET_OPTIONS)
@@ -311,11 +318,13 @@ class HttpTransport:
         with mapped_errors(self.base_url, route_name):
             with self._client.stream(method, route, content=body,
                                      headers={"Content-Type": content_type, **headers}) as response:
-                self.requests += 1
-                self.bytes_sent += len(body)
+                with self._count_lock:
+                    self.requests += 1
+                    self.bytes_sent += len(body)
                 data = self._read_capped(response, route_name, cap)
                 status, got_type, reply_headers = response.status_code, response.headers.get("content-type", ""), response.headers
-        self.bytes_received += len(data)
+        with self._count_lock:
+            self.bytes_received += len(data)
         if status != 200:
             raise self._refused(route_name, status, got_type, data)
         if got_type.split(";")[0].strip().lower() != want_type:

@@ -9,8 +9,10 @@ station therefore sends a field laptop's scan on once the laptop has uploaded it
 
 How (`upload`, one call per sync round after the packets): ask the hub which of the due blobs it holds and
 how many chunks of each it has confirmed (one request for up to `HAVE_BATCH` hashes), then send the missing
-chunks one per request from the hub's confirmed count, each sealed to the hub (sync.blob_chunk). A cut costs
-at most the chunk in flight: the hub stores each chunk durably before it confirms it. A blob the hub holds
+chunks one per request from the hub's confirmed count, each sealed to the hub (sync.blob_chunk). Up to
+`LANES` blobs go at once, each on its own kept-open connection: while one chunk's answer crosses back, the
+other lanes' chunks fill the link, so a 300 ms round trip per chunk does not idle a 2 Mbit/s link (ADR 0012).
+A cut costs at most the chunks in flight: the hub stores each chunk durably before it confirms it. A blob the hub holds
 is never sent again; every answer that ends a blob's upload is signed by the hub. Receiving is
 `blob_intake`. The folder transport carries the same chunk bytes (`export_chunks`).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -32,6 +35,7 @@ SCAN_ROLES = ("station", "township", "county")   # upstream roles that take scan
 HAVE_BATCH = 200                                  # hashes per `have` question
 MAX_FAILURES = 3                                  # refusals of one blob before a person must look
 ROUND_CHUNKS = 256                                # chunks per round (16 MiB): packets get their turn between
+LANES = 4                                         # chunk requests in flight, one kept-open connection each
 
 
 @dataclass
@@ -149,26 +153,34 @@ def mark_held(node: Any, peer_id: str, sha256: str) -> None:
 
 
 # -- reading and sealing our own blobs --------------------------------------------------------------------
-def _read_verified(node: Any, sha256: str) -> bytes | None:
-    """Our copy of the blob, or None (logged, REPL_060) if its bytes no longer hash to its name."""
-    data = Path(node.blobs.path_of(sha256)).read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
+def _verified(node: Any, sha256: str) -> Path | None:
+    """Our copy of the blob, read through once to check it, or None (logged, REPL_060) if its bytes no longer
+    hash to its name. Chunks are then read from it one at a time: a 20 MB scan is never held whole."""
+    path = Path(node.blobs.path_of(sha256))
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
         log.error("local blob %s is damaged (REPL_060): not sent", sha256[:16])
         return None
-    return data
+    return path
 
 
-def sealed_chunks(node: Any, peer: Any, sha256: str, data: bytes, *, start: int = 0,
+def sealed_chunks(node: Any, peer: Any, sha256: str, path: Path, *, start: int = 0,
                   chunk_size: int | None = None) -> Iterator[tuple[int, bytes]]:
     """(index, chunk bytes) from `start` on, each sealed to the peer."""
     from sync.blob_chunk import CHUNK_BYTES, chunk_count, chunk_span, seal_chunk
 
-    size = chunk_size or CHUNK_BYTES
-    for index in range(start, chunk_count(len(data), size)):
-        offset, length = chunk_span(len(data), size, index)
-        yield index, seal_chunk(data[offset:offset + length], blob_sha256=sha256, total=len(data), chunk_size=size,
-                                index=index, sender=node.keys, sender_id=node.config.node_id,
-                                recipient_id=peer.node_id, recipient_exchange_public=peer.exchange_public_raw)
+    size, total = chunk_size or CHUNK_BYTES, path.stat().st_size
+    for index in range(start, chunk_count(total, size)):
+        offset, length = chunk_span(total, size, index)
+        with path.open("rb") as source:
+            source.seek(offset)
+            piece = source.read(length)
+        yield index, seal_chunk(piece, blob_sha256=sha256, total=total, chunk_size=size, index=index,
+                                sender=node.keys, sender_id=node.config.node_id, recipient_id=peer.node_id,
+                                recipient_exchange_public=peer.exchange_public_raw)
 
 
 # -- the upload (HTTP) -------------------------------------------------------------------------------------
@@ -190,55 +202,106 @@ def upload(node: Any, peer: Any, transport: Any, *, max_chunks: int = ROUND_CHUN
         return result
     answers = transport.blobs_have([r["sha256"] for r in candidates])
     result.requests += 1
+    todo: deque[tuple[str, int, Any]] = deque()
     for row in candidates:
         answer = answers.get(row["sha256"]) or {}
         state = answer.get("state")
         if state == "held":
             mark_held(node, peer.node_id, row["sha256"])
             result.skipped_held += 1
-            continue
-        if state not in ("absent", "partial"):
-            continue  # "unreferenced": the hub has not taken the case's packet yet
-        if result.chunks >= max_chunks:
-            result.more = True
-            return result
-        _send_blob(node, peer, transport, row["sha256"], int(answer.get("confirmed", 0)),
-                   answer.get("chunk_size"), max_chunks, result)
+        elif state in ("absent", "partial"):  # not "unreferenced": the hub has not taken the case's packet yet
+            todo.append((row["sha256"], int(answer.get("confirmed", 0)), answer.get("chunk_size")))
+    if todo:
+        _Lanes(node, peer, transport, todo, max_chunks, result).run()
     return result
 
 
-def _send_blob(node: Any, peer: Any, transport: Any, sha256: str, confirmed: int, chunk_size: Any,
-               max_chunks: int, result: UploadResult) -> None:
-    from sync.errors import SyncError
+class _Lanes:
+    """Up to `LANES` chunk requests in flight, each lane sending one blob's chunks in order (the hub takes a
+    blob's chunks only in order). Only the requests run in worker threads; reading, sealing and recording
+    stay on the caller's thread, which owns the node's store."""
 
-    data = _read_verified(node, sha256)
-    if data is None:
-        _set_sent(node, peer.node_id, sha256, "sending", confirmed, "REPL_060", failed=True)
-        return
-    size = chunk_size if type(chunk_size) is int and chunk_size > 0 else None
-    for index, chunk in sealed_chunks(node, peer, sha256, data, start=confirmed, chunk_size=size):
-        if result.chunks >= max_chunks:
-            result.more = True
-            return
-        try:
-            reply = transport.put_blob_chunk(sha256, index, chunk)
-        except SyncError as exc:
-            code = _refused_code(exc)
-            if code is None:
-                raise
-            if code not in _RETRY_LATER:
-                log.warning("blob %s refused by %s: %s", sha256[:16], peer.node_id, code)
-                _set_sent(node, peer.node_id, sha256, "sending", 0, code, failed=True)
-            return
-        result.requests += 1
-        result.chunks += 1
-        result.bytes += len(chunk)
+    def __init__(self, node: Any, peer: Any, transport: Any, todo: deque[tuple[str, int, Any]], max_chunks: int,
+                 result: UploadResult) -> None:
+        self.node, self.peer, self.transport, self.todo = node, peer, transport, todo
+        self.max_chunks, self.result = max_chunks, result
+        self.submitted = 0
+
+    def run(self) -> None:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="blob-lane") as pool:
+            self.pool, flying = pool, {}
+            for _ in range(LANES):
+                self._next_blob(flying)
+            while flying:
+                done, _ = wait(flying, return_when=FIRST_COMPLETED)
+                for future in done:
+                    sha256, index, size, chunks = flying.pop(future)
+                    try:
+                        reply = future.result()
+                    except BaseException as exc:  # noqa: BLE001 - sorted below: a refusal of this blob, or the link
+                        if not self._refused(sha256, exc):
+                            failure = failure or exc
+                        if failure is None:
+                            self._next_blob(flying)
+                        continue
+                    self._confirmed(sha256, index, size, reply)
+                    if failure is None:
+                        if reply.get("complete"):
+                            self._next_blob(flying)
+                        else:
+                            self._submit(flying, sha256, chunks)
+        if failure is not None:
+            raise failure
+
+    def _next_blob(self, flying: dict[Any, Any]) -> None:
+        while self.todo:
+            sha256, confirmed, chunk_size = self.todo.popleft()
+            path = _verified(self.node, sha256)
+            if path is None:
+                _set_sent(self.node, self.peer.node_id, sha256, "sending", confirmed, "REPL_060", failed=True)
+                continue
+            size = chunk_size if type(chunk_size) is int and chunk_size > 0 else None
+            if self._submit(flying, sha256, sealed_chunks(self.node, self.peer, sha256, path, start=confirmed,
+                                                          chunk_size=size)):
+                return
+
+    def _submit(self, flying: dict[Any, Any], sha256: str, chunks: Iterator[tuple[int, bytes]]) -> bool:
+        if self.submitted >= self.max_chunks:
+            self.result.more = True
+            return False
+        step = next(chunks, None)
+        if step is None:
+            return False
+        index, chunk = step
+        self.submitted += 1
+        flying[self.pool.submit(self.transport.put_blob_chunk, sha256, index, chunk)] = (sha256, index, len(chunk),
+                                                                                        chunks)
+        return True
+
+    def _confirmed(self, sha256: str, index: int, size: int, reply: dict[str, Any]) -> None:
+        self.result.requests += 1
+        self.result.chunks += 1
+        self.result.bytes += size
         if reply.get("complete"):
-            mark_held(node, peer.node_id, sha256)
-            result.blobs += 1
-            return
-        _set_sent(node, peer.node_id, sha256, "sending", int(reply.get("confirmed", index + 1)))
+            mark_held(self.node, self.peer.node_id, sha256)
+            self.result.blobs += 1
+        else:
+            _set_sent(self.node, self.peer.node_id, sha256, "sending", int(reply.get("confirmed", index + 1)))
 
+    def _refused(self, sha256: str, exc: BaseException) -> bool:
+        """The hub refused this blob's chunk (recorded; the lane moves on) rather than the link failing."""
+        from sync.errors import SyncError
+
+        code = _refused_code(exc) if isinstance(exc, SyncError) else None
+        if code is None:
+            return False
+        if code not in _RETRY_LATER:
+            log.warning("blob %s refused by %s: %s", sha256[:16], self.peer.node_id, code)
+            _set_sent(self.node, self.peer.node_id, sha256, "sending", 0, code, failed=True)
+        return True
 
 
 # -- the folder transport (USB stick) -----------------------------------------------------------------------
@@ -255,10 +318,10 @@ def export_chunks(node: Any, folder: Path, peer: Any) -> dict[str, int]:
     for row in due(node, peer, limit=100_000, unreceipted=True):
         if not node.blobs.path_of(row["sha256"]).is_file():
             continue
-        data = _read_verified(node, row["sha256"])
-        if data is None:
+        path = _verified(node, row["sha256"])
+        if path is None:
             continue
-        sealed = [(row["sha256"], index, chunk) for index, chunk in sealed_chunks(node, peer, row["sha256"], data)]
+        sealed = [(row["sha256"], index, chunk) for index, chunk in sealed_chunks(node, peer, row["sha256"], path)]
         tf.write_blob_chunks(folder, sealed)
         blobs, chunks, size = blobs + 1, chunks + len(sealed), size + sum(len(c) for *_, c in sealed)
     return {"blobs": blobs, "blob_chunks": chunks, "blob_bytes": size}

@@ -3,7 +3,8 @@
 Faults: latency (each chunk waits `latency` seconds per direction), a bandwidth limit shared by all
 connections per direction (`rate`, bytes per second: one slow village link), connections cut after N bytes
 (`cut_plan`: one entry per new connection, consumed in order, counting both directions or only one; the cut
-is an RST), stalls (`stall_plan`:
+is an RST), the whole link dropping each time the bytes carried reach one of N1, N2, … (`drop_link_at`: every
+connection open then is reset, as when the village Wi-Fi goes), stalls (`stall_plan`:
 (after_bytes, seconds) per connection: the link goes silent mid-transfer), and `refuse` (a link that is down:
 every connection is reset at once). It counts the bytes it carries each way.
 
@@ -58,6 +59,8 @@ class FaultProxy:
         self.target_port = target_port
         self.latency, self.rate = latency, rate
         self.cut_plan: deque[tuple[int, str]] = deque()
+        self._drop_at: deque[int] = deque()
+        self._drops = 0
         self.stall_plan: deque[tuple[int, float]] = deque()
         self.refuse = False
         self.counters = Counters()
@@ -110,6 +113,12 @@ class FaultProxy:
         with self._lock:
             self.cut_plan.extend((n, direction) for n in after_bytes)
 
+    def drop_link_at(self, *totals: int) -> None:
+        """Each time the bytes carried both ways over all connections reach the next of these totals, every
+        open connection is reset (one cut each)."""
+        with self._lock:
+            self._drop_at.extend(sorted(totals))
+
     def stall_connections(self, *plan: tuple[int, float]) -> None:
         with self._lock:
             self.stall_plan.extend(plan)
@@ -150,12 +159,12 @@ class FaultProxy:
             _reset(client)
             return
         moved = {"up": 0, "down": 0}
+        was_cut = True
         try:
-            self._pump(client, target, moved, cut, stall)
+            was_cut = self._pump(client, target, moved, cut, stall)
         finally:
             with self._lock:
                 self.counters.per_connection.append((moved["up"], moved["down"]))
-            was_cut = cut is not None and _counted(moved, cut[1]) >= cut[0]
             for sock in (client, target):
                 if was_cut:
                     _reset(sock)
@@ -163,15 +172,19 @@ class FaultProxy:
                     sock.close()
 
     def _pump(self, client: socket.socket, target: socket.socket, moved: dict[str, int],
-              cut: tuple[int, str] | None, stall: tuple[int, float] | None) -> None:
+              cut: tuple[int, str] | None, stall: tuple[int, float] | None) -> bool:
+        """Forward both ways until either end closes (False) or the connection is cut (True)."""
         ends = {client: (target, "up"), target: (client, "down")}
+        drops = self._drops
         while self._running():
             readable, _, _ = select.select(list(ends), [], [], POLL)
+            if self._drops != drops:
+                return True
             for sock in readable:
                 peer, direction = ends[sock]
                 chunk = self._read(sock)
                 if not chunk:
-                    return
+                    return False
                 if cut is not None and cut[1] in ("both", direction):
                     chunk = chunk[:max(0, cut[0] - _counted(moved, cut[1]))]
                 stall = self._maybe_stall(moved, len(chunk), stall)
@@ -179,14 +192,21 @@ class FaultProxy:
                 try:
                     peer.sendall(chunk)
                 except OSError:
-                    return
+                    return False
                 moved[direction] += len(chunk)
                 with self._lock:
                     setattr(self.counters, direction, getattr(self.counters, direction) + len(chunk))
+                    if self._drop_at and self.counters.up + self.counters.down >= self._drop_at[0]:
+                        self._drop_at.popleft()
+                        self._drops += 1
+                        self.counters.cuts += 1
+                if self._drops != drops:
+                    return True
                 if cut is not None and _counted(moved, cut[1]) >= cut[0]:
                     with self._lock:
                         self.counters.cuts += 1
-                    return
+                    return True
+        return False
 
     def _read(self, sock: socket.socket) -> bytes:
         size = 16384 if not self.rate else int(min(16384, max(512, self.rate / 50)))

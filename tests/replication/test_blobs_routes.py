@@ -120,8 +120,7 @@ def test_the_province_never_receives_a_scan(net, scans, tmp_path):
         exported = blob_sync.export_chunks(net.station, tmp_path / "usb", to_province)
         assert exported["blobs"] == 0
         sha = sorted(case_scans(net.station, case.case_id))[0]              # and chunks sealed to it anyway are refused
-        data = net.station.blobs.path_of(sha).read_bytes()
-        _, chunk = next(blob_sync.sealed_chunks(net.station, to_province, sha, data))
+        _, chunk = next(blob_sync.sealed_chunks(net.station, to_province, sha, net.station.blobs.path_of(sha)))
         with pytest.raises(ReplicationError) as refused:
             blob_intake.take_chunk(province, chunk, sha256=sha, index=0)
         assert refused.value.code == "REPL_058"
