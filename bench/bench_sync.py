@@ -130,12 +130,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_ingest(net, hub, scans, count: int, batch: int) -> dict:
+def bench_ingest(net, hub, scans, count: int, batch: int, *, one_case_per_packet: bool = True) -> dict:
+    """`count` cases posted to the hub in requests of `batch` packets: each case in its own packet (the worst
+    case: a station that syncs after every case), or packed as the outbox packs a backlog."""
     with net.open_station() as station:
         row = peers.row_for(station, net.county_id)
         for _ in range(count):
             receive(station, scans)
-            outbox.build(station, row)
+            if one_case_per_packet:
+                outbox.build(station, row)
+        while outbox.build(station, row):
+            pass
         packets = outbox.pending(station, net.county_id)
         peer = peers.get(station, net.county_id)
         with open_transport(station, peer) as transport:
@@ -151,7 +156,8 @@ def bench_ingest(net, hub, scans, count: int, batch: int) -> dict:
             engine.acknowledge(station, peer, answer)
     assert statuses.count("accepted") == len(packets), statuses[:5]
     sizes = sorted(len(p) for p in packets)
-    return {"packets": len(packets), "seconds": elapsed, "per_second": len(packets) / elapsed, "hub_cpu": cpu,
+    return {"packets": len(packets), "cases": count, "seconds": elapsed, "per_second": len(packets) / elapsed,
+            "cases_per_second": count / elapsed, "hub_cpu": cpu,
             "per_cpu_second": len(packets) / cpu, "load": os.getloadavg()[0],
             "median_packet_bytes": sizes[len(sizes) // 2], "requests": -(-len(packets) // batch)}
 
