@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Start a village station node with the sample catalog, and show what it is doing.
-# Usage: bash install/run-station.sh [NODE_HOME]     (default: ./station-home)
+# Usage: bash install/run-station.sh [--serve] [NODE_HOME]     (default: ./station-home)
+#   --serve   then open the station's web page (127.0.0.1:8470) with two sample accounts, until Ctrl+C
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 ensure_system_packages
 ensure_venv ""
 cd "$EDGENODE_ROOT"
 
+SERVE=""
+if [ "${1:-}" = "--serve" ]; then SERVE=1; shift; fi
 NODE_HOME="${1:-$EDGENODE_ROOT/station-home}"
 DIVISION="350123102206"          # 罗源县起步镇上长治村 (see docs/sample-catalog.md)
 NAME="罗源县起步镇上长治村便民服务站"
@@ -84,5 +87,20 @@ cat <<TXT
 节点已就绪：$NODE_HOME（示例县级节点：$COUNTY_HOME）
   盖章文书：$NODE_HOME/notices/
   办件：    EDGENODE_HOME=$NODE_HOME .venv/bin/edgenode case list
+  网页界面：bash install/run-station.sh --serve   （或 .venv/bin/edgenode --home $NODE_HOME serve）
   帮助：    .venv/bin/edgenode --help
 TXT
+
+if [ -n "$SERVE" ]; then
+  # Sample accounts for trying the page on this machine only; real staff choose their own passwords.
+  SAMPLE_PASSWORD="${EDGENODE_SAMPLE_PASSWORD:-Station-2026-sample}"
+  for account in "lin 林晓燕 clerk" "admin 张管理 admin"; do
+    set -- $account
+    if ! edgenode staff list --json | "$VENV/bin/python" -c 'import json,sys; sys.exit(0 if any(s["login"] == sys.argv[1] for s in json.load(sys.stdin)["staff"]) else 1)' "$1"; then
+      printf '%s\n' "$SAMPLE_PASSWORD" | edgenode --staff 管理员 staff add "$1" --name "$2" --role "$3" --password-stdin
+    fi
+  done
+  step "打开网页界面：浏览器访问下面显示的地址，以 lin（代办员）或 admin（管理员）登录，示例密码 $SAMPLE_PASSWORD"
+  # the sample county is not running: no upstream to sync with. EDGENODE_SERVE_PORT=0 picks a free port.
+  exec edgenode serve --no-sync ${EDGENODE_SERVE_PORT:+--port "$EDGENODE_SERVE_PORT"}
+fi
