@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 
 from edgenode.cases import fold as F
 from edgenode.cases.edits import project_applicant
-from edgenode.cases.service import _Writer, load_events
+from edgenode.cases.service import _Writer, load_events, load_events_of
 from edgenode.errors import CaseError
 from sync.envelope import Event
 from sync.hlc import HybridClock, Timestamp
@@ -175,16 +175,28 @@ def import_events(node: Any, events: Iterable[Event | Mapping[str, Any]], *, sta
     result = ImportResult(imported=[e.id for e in new], skipped=sorted(held))
     if not new:
         return result
+    by_case: dict[str, list[Event]] = {}
+    for event in new:  # in (hlc, id) order, as load_events gives them
+        by_case.setdefault(event.case_id, []).append(event)
     with node.store.write():
+        earlier = _cases_with_events(node, sorted(by_case))
         _insert(node, new)
         _observe(node, max(Timestamp.decode(e.hlc) for e in new), wall_ms, max_drift_ms)
-        by_case: dict[str, list[Event]] = {}
-        for event in new:
-            by_case.setdefault(event.case_id, []).append(event)
+        histories = load_events_of(node, earlier)  # a case new here: its history is what just came
         for case_id in sorted(by_case):  # one fold, one projection and one audit entry per case
-            _project(node, case_id, by_case[case_id], staff)
+            _project(node, case_id, histories.get(case_id) or by_case[case_id], by_case[case_id], staff)
             result.cases.append(case_id)
     return result
+
+
+def _cases_with_events(node: Any, case_ids: list[str]) -> list[str]:
+    found: list[str] = []
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        found += [r["case_id"] for r in node.store.query(
+            f"SELECT DISTINCT case_id FROM events WHERE case_id IN ({marks})", tuple(chunk))]
+    return sorted(found)
 
 
 def _insert(node: Any, events: list[Event]) -> None:
@@ -205,8 +217,7 @@ def _observe(node: Any, latest: Timestamp, wall_ms: int, max_drift_ms: int) -> N
     node.store.set_meta(HLC_KEY, clock.observe(latest, wall_ms, max_drift_ms).encode())
 
 
-def _project(node: Any, case_id: str, new: list[Event], staff: str) -> None:
-    events = load_events(node, case_id)
+def _project(node: Any, case_id: str, events: list[Event], new: list[Event], staff: str) -> None:
     detail = {"events": len(new), "types": sorted({e.type for e in new}),
               "from": sorted({e.author_node for e in new})}
     if not any(e.type == F.CASE_RECEIVED for e in events):

@@ -180,7 +180,7 @@ def test_the_sync_loop_drains_cases_and_their_scans_through_a_slow_link_that_bre
     mine = station_blobs(net)
     with FaultProxy(hub.port, rate=2_000_000 / 8, lifetime=120) as proxy:
         net.point_station_at(proxy.url)
-        proxy.cut_connections(3_000, 150_000, 90_000, direction="up")   # in the packets, then in the scans
+        proxy.drop_link_at(3_000, 150_000, 400_000)                     # in the packets, then in the scans
         loop = SyncLoop(net.station_home, net.clock, engine=engine, interval=0.05, backoff_base=0.05,
                         backoff_cap=0.3, rescan=0.05, rand=random.Random(5).random,
                         transport_factory=lambda node, peer: open_transport(node, peer, timeout=5.0))
