@@ -248,16 +248,13 @@ class _Lanes:
                             self._next_blob(flying)
                         continue
                     self._confirmed(sha256, index, size, reply)
-                    if failure is None:
-                        if reply.get("complete"):
-                            self._next_blob(flying)
-                        else:
-                            self._submit(flying, sha256, chunks)
+                    if failure is None and (reply.get("complete") or not self._submit(flying, sha256, chunks)):
+                        self._next_blob(flying)
         if failure is not None:
             raise failure
 
     def _next_blob(self, flying: dict[Any, Any]) -> None:
-        while self.todo:
+        while self.todo and not self._spent():
             sha256, confirmed, chunk_size = self.todo.popleft()
             path = _verified(self.node, sha256)
             if path is None:
@@ -268,9 +265,14 @@ class _Lanes:
                                                           chunk_size=size)):
                 return
 
+    def _spent(self) -> bool:
+        """This round's chunks are all sent (what is left waits for the next round, after the packets)."""
+        spent = self.submitted >= self.max_chunks
+        self.result.more = self.result.more or spent
+        return spent
+
     def _submit(self, flying: dict[Any, Any], sha256: str, chunks: Iterator[tuple[int, bytes]]) -> bool:
-        if self.submitted >= self.max_chunks:
-            self.result.more = True
+        if self._spent():
             return False
         step = next(chunks, None)
         if step is None:

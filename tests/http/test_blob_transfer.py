@@ -213,3 +213,16 @@ def test_scans_go_several_at_once_and_a_damaged_local_copy_does_not_hold_up_the_
         assert 2 <= proxy.counters.connections <= blob_sync.LANES         # lanes at once, a connection each
         row = station.store.query_one("SELECT state, failures, last_code FROM blob_sent WHERE sha256 = ?", (mine[3],))
         assert (row["state"], row["failures"], row["last_code"]) == ("sending", 1, "REPL_060")
+
+
+def test_a_round_sends_at_most_its_chunks_and_the_next_round_goes_on(net, hub):
+    cases_with_scans(net, 2, 150_000)                                  # 4 scans of 3 chunks each
+    deliver_packets(net, hub.url)
+    with net.open_station() as station:
+        peer = upstream(station, net)
+        with open_transport(station, peer) as transport:
+            first = blob_sync.upload(station, peer, transport, max_chunks=5)
+            assert first.more and first.chunks == 5 and first.blobs <= 1
+            second = blob_sync.upload(station, peer, transport, max_chunks=100)
+        assert not second.more and first.chunks + second.chunks == 12 and first.blobs + second.blobs == 4
+    assert set(hub_blobs(net)) == station_blobs(net)

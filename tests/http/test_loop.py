@@ -136,3 +136,20 @@ def test_an_internal_error_is_logged_once_and_never_ends_the_loop(station, hub, 
         loop.stop()
     assert engine.applied[hub_id] == expected
     assert sum("internal error" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_the_batch_budget_doubles_after_a_delivered_batch_up_to_1_mib_and_halves_after_a_cut():
+    from edgenode.replication.loop import MAX_REQUEST_BYTES, MIN_REQUEST_BYTES, START_REQUEST_BYTES, Batcher
+
+    batcher = Batcher()
+    packets = [bytes(100_000)] * 30
+    assert len(batcher.take(packets)) == START_REQUEST_BYTES // 100_004          # whole packets within the budget
+    sizes = []
+    for _ in range(5):
+        batcher.delivered()
+        sizes.append(batcher.budget)
+    assert sizes == [2 * START_REQUEST_BYTES] + [MAX_REQUEST_BYTES] * 4        # a cut never costs more than 1 MiB
+    for _ in range(10):
+        batcher.broken()
+    assert batcher.budget == MIN_REQUEST_BYTES
+    assert len(batcher.take([bytes(MIN_REQUEST_BYTES * 2)])) == 1                 # one packet always goes
